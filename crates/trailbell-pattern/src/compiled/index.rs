@@ -1,0 +1,193 @@
+//! The value index of one field path: every predicate on that path, filed so that one leaf value
+//! finds the predicates it satisfies without a pass over all of them.
+
+use rustc_hash::FxHashMap;
+
+use crate::matchers::{LeafValue, Literal, ValueMatcher, fold_case};
+
+/// A predicate's index in the compiled matcher.
+pub(crate) type PredicateId = u32;
+
+/// A byte trie: walking a value's bytes (or their reverse, for suffixes) meets every stored prefix.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Trie {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct TrieNode {
+    /// Sorted by byte.
+    edges: Vec<(u8, u32)>,
+    predicates: Vec<PredicateId>,
+}
+
+impl Trie {
+    fn insert(&mut self, key: impl Iterator<Item = u8>, predicate: PredicateId) {
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode::default());
+        }
+        let mut at = 0usize;
+        for byte in key {
+            let next = match self.nodes[at].edges.binary_search_by_key(&byte, |e| e.0) {
+                Ok(i) => self.nodes[at].edges[i].1 as usize,
+                Err(i) => {
+                    let id = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[at].edges.insert(i, (byte, id as u32));
+                    id
+                }
+            };
+            at = next;
+        }
+        push_unique(&mut self.nodes[at].predicates, predicate);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Calls `hit` for every predicate whose key is a prefix of `key`.
+    fn walk(&self, key: impl Iterator<Item = u8>, hit: &mut impl FnMut(PredicateId)) {
+        let Some(root) = self.nodes.first() else {
+            return;
+        };
+        root.predicates.iter().for_each(|&p| hit(p));
+        let mut node = root;
+        for byte in key {
+            match node.edges.binary_search_by_key(&byte, |e| e.0) {
+                Ok(i) => node = &self.nodes[node.edges[i].1 as usize],
+                Err(_) => return,
+            }
+            node.predicates.iter().for_each(|&p| hit(p));
+        }
+    }
+}
+
+/// Everything the predicates of one path ask of its leaf values.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ValueIndex {
+    strings: FxHashMap<Box<str>, Vec<PredicateId>>,
+    numbers: FxHashMap<u64, Vec<PredicateId>>,
+    trues: Vec<PredicateId>,
+    falses: Vec<PredicateId>,
+    nulls: Vec<PredicateId>,
+    /// Lowercased values.
+    ignore_case: FxHashMap<Box<str>, Vec<PredicateId>>,
+    prefixes: Trie,
+    prefixes_ignore_case: Trie,
+    /// Keyed by the suffix's bytes reversed.
+    suffixes: Trie,
+    suffixes_ignore_case: Trie,
+    /// Matchers with no index of their own, tried on every value.
+    scanned: Vec<(ValueMatcher, PredicateId)>,
+    /// `exists: true`: satisfied by any value.
+    exists: Vec<PredicateId>,
+}
+
+impl ValueIndex {
+    pub(crate) fn add(&mut self, matcher: &ValueMatcher, predicate: PredicateId) {
+        match matcher {
+            ValueMatcher::Exact(Literal::String(s)) => self.add_string(s, predicate),
+            ValueMatcher::Exact(Literal::Number(n)) => self.add_number(*n, predicate),
+            ValueMatcher::Exact(Literal::Bool(true)) => push_unique(&mut self.trues, predicate),
+            ValueMatcher::Exact(Literal::Bool(false)) => push_unique(&mut self.falses, predicate),
+            ValueMatcher::Exact(Literal::Null) => push_unique(&mut self.nulls, predicate),
+            ValueMatcher::Numeric(range) => match (range.lower, range.upper) {
+                (Some(l), Some(u)) if l == u => self.add_number(l.value, predicate),
+                _ => self.scanned.push((matcher.clone(), predicate)),
+            },
+            ValueMatcher::EqualsIgnoreCase(s) => push_unique(
+                self.ignore_case.entry(s.as_str().into()).or_default(),
+                predicate,
+            ),
+            ValueMatcher::Prefix(p) => self.prefixes.insert(p.bytes(), predicate),
+            ValueMatcher::PrefixIgnoreCase(p) => {
+                self.prefixes_ignore_case.insert(p.bytes(), predicate)
+            }
+            ValueMatcher::Suffix(s) => self.suffixes.insert(s.bytes().rev(), predicate),
+            ValueMatcher::SuffixIgnoreCase(s) => {
+                self.suffixes_ignore_case.insert(s.bytes().rev(), predicate)
+            }
+            ValueMatcher::Wildcard(w) => match w.exact_text() {
+                Some(text) => self.add_string(text, predicate),
+                None => self.scanned.push((matcher.clone(), predicate)),
+            },
+            ValueMatcher::Exists(true) => push_unique(&mut self.exists, predicate),
+            // Absence is judged per path by the conjunction check, not per value.
+            ValueMatcher::Exists(false) => {}
+            ValueMatcher::AnythingBut(_) | ValueMatcher::Cidr(_) => {
+                self.scanned.push((matcher.clone(), predicate))
+            }
+        }
+    }
+
+    fn add_string(&mut self, s: &str, predicate: PredicateId) {
+        push_unique(self.strings.entry(s.into()).or_default(), predicate);
+    }
+
+    fn add_number(&mut self, n: f64, predicate: PredicateId) {
+        push_unique(self.numbers.entry(number_key(n)).or_default(), predicate);
+    }
+
+    /// Calls `hit` for every predicate that this one value satisfies (`exists: true` included).
+    pub(crate) fn lookup(
+        &self,
+        value: &LeafValue<'_>,
+        fold_buffer: &mut String,
+        hit: &mut impl FnMut(PredicateId),
+    ) {
+        self.exists.iter().for_each(|&p| hit(p));
+        match value {
+            LeafValue::String(s) => {
+                let s: &str = s;
+                if let Some(found) = self.strings.get(s) {
+                    found.iter().for_each(|&p| hit(p));
+                }
+                self.prefixes.walk(s.bytes(), hit);
+                self.suffixes.walk(s.bytes().rev(), hit);
+                if !(self.ignore_case.is_empty()
+                    && self.prefixes_ignore_case.is_empty()
+                    && self.suffixes_ignore_case.is_empty())
+                {
+                    fold_buffer.clear();
+                    if s.is_ascii() {
+                        fold_buffer.push_str(s);
+                        fold_buffer.make_ascii_lowercase();
+                    } else {
+                        fold_buffer.push_str(&fold_case(s));
+                    }
+                    let folded = fold_buffer.as_str();
+                    if let Some(found) = self.ignore_case.get(folded) {
+                        found.iter().for_each(|&p| hit(p));
+                    }
+                    self.prefixes_ignore_case.walk(folded.bytes(), hit);
+                    self.suffixes_ignore_case.walk(folded.bytes().rev(), hit);
+                }
+            }
+            LeafValue::Number(n) => {
+                if let Some(found) = self.numbers.get(&number_key(*n)) {
+                    found.iter().for_each(|&p| hit(p));
+                }
+            }
+            LeafValue::Bool(true) => self.trues.iter().for_each(|&p| hit(p)),
+            LeafValue::Bool(false) => self.falses.iter().for_each(|&p| hit(p)),
+            LeafValue::Null => self.nulls.iter().for_each(|&p| hit(p)),
+        }
+        for (matcher, p) in &self.scanned {
+            if matcher.accepts(value) {
+                hit(*p);
+            }
+        }
+    }
+}
+
+/// Numbers equal by value share a key: `-0` is keyed as `0`.
+fn number_key(n: f64) -> u64 {
+    (n + 0.0).to_bits()
+}
+
+fn push_unique(list: &mut Vec<PredicateId>, predicate: PredicateId) {
+    if !list.contains(&predicate) {
+        list.push(predicate);
+    }
+}

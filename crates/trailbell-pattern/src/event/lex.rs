@@ -1,0 +1,214 @@
+//! JSON tokens: whitespace, strings, numbers and literals, validated strictly (RFC 8259).
+
+use memchr::memchr2;
+
+use crate::error::EventError;
+
+pub(crate) fn skip_whitespace(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// A string token: the content between the quotes and whether it holds escapes.
+pub(crate) struct StringToken {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) escaped: bool,
+}
+
+/// Scans the string that starts with the quote at `pos`; returns the token and the position after
+/// the closing quote.
+pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usize), EventError> {
+    let start = pos + 1;
+    let mut at = start;
+    let mut escaped = false;
+    loop {
+        let Some(offset) = memchr2(b'"', b'\\', &bytes[at..]) else {
+            return Err(EventError::new(pos, "unterminated string"));
+        };
+        let stop = at + offset;
+        if let Some(bad) = bytes[at..stop].iter().position(|&b| b < 0x20) {
+            return Err(EventError::new(at + bad, "control character in string"));
+        }
+        if bytes[stop] == b'"' {
+            return Ok((
+                StringToken {
+                    start,
+                    end: stop,
+                    escaped,
+                },
+                stop + 1,
+            ));
+        }
+        escaped = true;
+        at = scan_escape(bytes, stop)?;
+    }
+}
+
+/// Validates the escape at `pos` (a backslash); returns the position after it.
+fn scan_escape(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
+    match bytes.get(pos + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(pos + 2),
+        Some(b'u') => {
+            let unit = hex4(bytes, pos + 2).ok_or(EventError::new(pos, "invalid \\u escape"))?;
+            match unit {
+                0xD800..=0xDBFF => {
+                    let low = (bytes.get(pos + 6) == Some(&b'\\')
+                        && bytes.get(pos + 7) == Some(&b'u'))
+                    .then(|| hex4(bytes, pos + 8))
+                    .flatten();
+                    match low {
+                        Some(0xDC00..=0xDFFF) => Ok(pos + 12),
+                        _ => Err(EventError::new(pos, "lone surrogate in \\u escape")),
+                    }
+                }
+                0xDC00..=0xDFFF => Err(EventError::new(pos, "lone surrogate in \\u escape")),
+                _ => Ok(pos + 6),
+            }
+        }
+        _ => Err(EventError::new(pos, "invalid escape in string")),
+    }
+}
+
+fn hex4(bytes: &[u8], pos: usize) -> Option<u32> {
+    let digits = bytes.get(pos..pos + 4)?;
+    digits.iter().try_fold(0u32, |acc, &b| {
+        let digit = (b as char).to_digit(16)?;
+        Some(acc * 16 + digit)
+    })
+}
+
+/// Decodes a string token that was validated by [`scan_string`] and holds escapes.
+pub(crate) fn unescape(raw: &[u8], out: &mut String) {
+    out.clear();
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(offset) = memchr::memchr(b'\\', &raw[i..]) else {
+            push_utf8(out, &raw[i..]);
+            break;
+        };
+        push_utf8(out, &raw[i..i + offset]);
+        i += offset;
+        let c = match raw.get(i + 1) {
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let unit = hex4(raw, i + 2).unwrap_or(0xFFFD);
+                if (0xD800..=0xDBFF).contains(&unit) {
+                    let low = hex4(raw, i + 8).unwrap_or(0xDC00);
+                    i += 6;
+                    char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                        .unwrap_or('\u{FFFD}')
+                } else {
+                    char::from_u32(unit).unwrap_or('\u{FFFD}')
+                }
+            }
+            Some(&other) => other as char,
+            None => break,
+        };
+        out.push(c);
+        i += if raw.get(i + 1) == Some(&b'u') { 6 } else { 2 };
+    }
+}
+
+fn push_utf8(out: &mut String, bytes: &[u8]) {
+    // The whole event was checked to be UTF-8 before lexing, and escapes split only at ASCII bytes.
+    out.push_str(&String::from_utf8_lossy(bytes));
+}
+
+/// Scans the number that starts at `pos`; returns the position after it.
+pub(crate) fn scan_number(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
+    let invalid = || EventError::new(pos, "invalid number");
+    let mut at = pos;
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match bytes.get(at) {
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => at = digits(bytes, at + 1),
+        _ => return Err(invalid()),
+    }
+    if bytes.get(at) == Some(&b'.') {
+        let after = digits(bytes, at + 1);
+        if after == at + 1 {
+            return Err(invalid());
+        }
+        at = after;
+    }
+    if let Some(b'e' | b'E') = bytes.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = bytes.get(at) {
+            at += 1;
+        }
+        let after = digits(bytes, at);
+        if after == at {
+            return Err(invalid());
+        }
+        at = after;
+    }
+    Ok(at)
+}
+
+fn digits(bytes: &[u8], mut pos: usize) -> usize {
+    while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The value of a number token validated by [`scan_number`]; too large becomes infinite.
+pub(crate) fn number_value(token: &[u8]) -> f64 {
+    std::str::from_utf8(token)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Checks the literal `word` at `pos`; returns the position after it.
+pub(crate) fn expect_literal(bytes: &[u8], pos: usize, word: &[u8]) -> Result<usize, EventError> {
+    if bytes.get(pos..pos + word.len()) == Some(word) {
+        Ok(pos + word.len())
+    } else {
+        Err(EventError::new(pos, "invalid literal"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(json: &str) -> Result<String, EventError> {
+        let (token, _) = scan_string(json.as_bytes(), 0)?;
+        let mut out = String::new();
+        unescape(&json.as_bytes()[token.start..token.end], &mut out);
+        Ok(out)
+    }
+
+    #[test]
+    fn escapes_decode_including_surrogate_pairs() {
+        assert_eq!(decode(r#""a\"b\\c\/\n\u0041""#).unwrap(), "a\"b\\c/\nA");
+        assert_eq!(decode(r#""\ud83d\ude00x""#).unwrap(), "😀x");
+        assert!(decode(r#""\ud83d""#).is_err());
+        assert!(decode(r#""\x""#).is_err());
+        assert!(decode("\"a\u{1}\"").is_err());
+        assert!(decode(r#""abc"#).is_err());
+    }
+
+    #[test]
+    fn numbers_follow_the_json_grammar() {
+        for good in ["0", "-0", "1.5", "1e5", "1E+5", "-1.25e-3", "1e400"] {
+            assert_eq!(scan_number(good.as_bytes(), 0), Ok(good.len()), "{good}");
+        }
+        for bad in ["-", "01", "1.", ".5", "1e", "+1"] {
+            let end = scan_number(bad.as_bytes(), 0);
+            assert!(end.is_err() || end != Ok(bad.len()), "{bad}");
+        }
+        assert_eq!(number_value(b"1e400"), f64::INFINITY);
+        assert_eq!(number_value(b"30e-1"), 3.0);
+    }
+}

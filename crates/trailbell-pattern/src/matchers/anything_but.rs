@@ -1,0 +1,154 @@
+//! anything-but: accepts a value that the inner matcher rejects; never a missing field.
+
+use serde_json::Value;
+
+use super::exact::Literal;
+use super::text::{fold_case, parse_string};
+use super::wildcard::Wildcard;
+use super::LeafValue;
+use crate::error::PatternError;
+use crate::limits::Limits;
+use crate::path::JsonPath;
+
+/// The forms of anything-but.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum AnythingBut {
+    /// Strings, or numbers, never both.
+    Values(Vec<Literal>),
+    Prefix(String),
+    Suffix(String),
+    /// Lowercased values.
+    EqualsIgnoreCase(Vec<String>),
+    Wildcards(Vec<Wildcard>),
+}
+
+impl AnythingBut {
+    pub(crate) fn parse(
+        operand: &Value,
+        path: &JsonPath,
+        limits: &Limits,
+    ) -> Result<AnythingBut, PatternError> {
+        match operand {
+            Value::String(_) | Value::Number(_) => {
+                Ok(AnythingBut::Values(vec![Literal::parse(operand, path)?]))
+            }
+            Value::Array(items) => {
+                if items.is_empty() {
+                    return Err(PatternError::new(
+                        path.as_str(),
+                        "Empty arrays are not allowed",
+                    ));
+                }
+                let strings = items.iter().all(Value::is_string);
+                let numbers = items.iter().all(Value::is_number);
+                if !strings && !numbers {
+                    let bad = items
+                        .iter()
+                        .position(|v| !v.is_string() && !v.is_number())
+                        .unwrap_or(0);
+                    let at = if strings || numbers || bad > 0 || items.len() == 1 {
+                        path.index(bad)
+                    } else {
+                        path.clone()
+                    };
+                    return Err(PatternError::new(
+                        at.as_str(),
+                        "Inside anything but list, start|null|boolean is not supported, and all values must be strings or all must be numbers",
+                    ));
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Literal::parse(v, &path.index(i)))
+                    .collect::<Result<_, _>>()
+                    .map(AnythingBut::Values)
+            }
+            Value::Object(object) => {
+                let mut entries = object.iter();
+                let (key, value) = match (entries.next(), entries.next()) {
+                    (Some(entry), None) => entry,
+                    _ => {
+                        return Err(PatternError::new(
+                            path.as_str(),
+                            "Value of anything-but must be an array or single string/number value or an object with one key",
+                        ));
+                    }
+                };
+                let at = path.field(key);
+                match key.as_str() {
+                    "prefix" => parse_string(value, &at, "prefix").map(AnythingBut::Prefix),
+                    "suffix" => parse_string(value, &at, "suffix").map(AnythingBut::Suffix),
+                    "equals-ignore-case" => string_or_list(value, &at, "equals-ignore-case")
+                        .map(|list| {
+                            AnythingBut::EqualsIgnoreCase(list.iter().map(|s| fold_case(s)).collect())
+                        }),
+                    "wildcard" => {
+                        let list = string_or_list(value, &at, "wildcard")?;
+                        let many = value.is_array();
+                        list.iter()
+                            .enumerate()
+                            .map(|(i, s)| {
+                                let item_path = if many { at.index(i) } else { at.clone() };
+                                Wildcard::from_text(s, &item_path, limits)
+                            })
+                            .collect::<Result<_, _>>()
+                            .map(AnythingBut::Wildcards)
+                    }
+                    other => Err(PatternError::new(
+                        at.as_str(),
+                        format!("Unsupported anything-but pattern: {other}"),
+                    )),
+                }
+            }
+            Value::Bool(_) | Value::Null => Err(PatternError::new(
+                path.as_str(),
+                "Value of anything-but must be an array or single string/number value or an object with one key",
+            )),
+        }
+    }
+
+    pub(crate) fn accepts(&self, value: &LeafValue<'_>) -> bool {
+        let text = match value {
+            LeafValue::String(s) => Some(s.as_ref()),
+            _ => None,
+        };
+        match self {
+            AnythingBut::Values(values) => !values.iter().any(|l| l.accepts(value)),
+            AnythingBut::Prefix(p) => !text.is_some_and(|s| s.starts_with(p.as_str())),
+            AnythingBut::Suffix(p) => !text.is_some_and(|s| s.ends_with(p.as_str())),
+            AnythingBut::EqualsIgnoreCase(values) => match text {
+                Some(s) => {
+                    let folded = fold_case(s);
+                    !values.iter().any(|v| *v == folded)
+                }
+                None => true,
+            },
+            AnythingBut::Wildcards(wildcards) => {
+                !text.is_some_and(|s| wildcards.iter().any(|w| w.accepts(s)))
+            }
+        }
+    }
+}
+
+fn string_or_list(
+    value: &Value,
+    path: &JsonPath,
+    operator: &str,
+) -> Result<Vec<String>, PatternError> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_string(v, &path.index(i), operator))
+            .collect(),
+        Value::Array(_) => Err(PatternError::new(
+            path.as_str(),
+            "Empty arrays are not allowed",
+        )),
+        _ => Err(PatternError::new(
+            path.as_str(),
+            format!("{operator} match pattern must be a string or an array of strings"),
+        )),
+    }
+}

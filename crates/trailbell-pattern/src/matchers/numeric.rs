@@ -1,0 +1,128 @@
+//! numeric: `=`, `<`, `<=`, `>`, `>=`, with at most one lower and one upper bound.
+
+use serde_json::Value;
+
+use super::exact::number;
+use crate::error::PatternError;
+use crate::path::JsonPath;
+
+/// A bound: the value and whether it is included.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Bound {
+    pub(crate) value: f64,
+    pub(crate) inclusive: bool,
+}
+
+/// A range of doubles; an absent bound is unbounded.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct NumericRange {
+    pub(crate) lower: Option<Bound>,
+    pub(crate) upper: Option<Bound>,
+}
+
+impl NumericRange {
+    pub(crate) fn parse(operand: &Value, path: &JsonPath) -> Result<NumericRange, PatternError> {
+        let Value::Array(items) = operand else {
+            return Err(PatternError::new(
+                path.as_str(),
+                "Value of numeric must be an array.",
+            ));
+        };
+        if items.is_empty() || items.len() % 2 != 0 || items.len() > 4 {
+            return Err(PatternError::new(
+                path.as_str(),
+                "numeric match pattern must be an array of one or two operator and number pairs",
+            ));
+        }
+        let mut range = NumericRange {
+            lower: None,
+            upper: None,
+        };
+        let mut saw_equals = false;
+        for (pair, chunk) in items.chunks(2).enumerate() {
+            let op_path = path.index(pair * 2);
+            let value_path = path.index(pair * 2 + 1);
+            let Value::String(op) = &chunk[0] else {
+                return Err(PatternError::new(
+                    op_path.as_str(),
+                    "Invalid member in numeric match: operator must be a string",
+                ));
+            };
+            let Value::Number(n) = &chunk[1] else {
+                return Err(PatternError::new(
+                    value_path.as_str(),
+                    "Value of numeric match must be numeric",
+                ));
+            };
+            let value = number(n, &value_path)?;
+            let (is_lower, inclusive) = match op.as_str() {
+                "=" => {
+                    if items.len() != 2 {
+                        return Err(PatternError::new(
+                            op_path.as_str(),
+                            "numeric match with = cannot have a second bound",
+                        ));
+                    }
+                    saw_equals = true;
+                    (true, true)
+                }
+                ">" => (true, false),
+                ">=" => (true, true),
+                "<" => (false, false),
+                "<=" => (false, true),
+                other => {
+                    return Err(PatternError::new(
+                        op_path.as_str(),
+                        format!("Unrecognized numeric range operator: {other}"),
+                    ));
+                }
+            };
+            let bound = Some(Bound { value, inclusive });
+            let slot = if is_lower {
+                &mut range.lower
+            } else {
+                &mut range.upper
+            };
+            if slot.is_some() {
+                let which = if is_lower { "lower" } else { "upper" };
+                return Err(PatternError::new(
+                    op_path.as_str(),
+                    format!("Bad numeric range: more than one {which} bound"),
+                ));
+            }
+            *slot = bound;
+        }
+        if saw_equals {
+            range.upper = range.lower;
+        }
+        if let (Some(lower), Some(upper)) = (range.lower, range.upper) {
+            let empty = lower.value > upper.value
+                || (lower.value == upper.value && !(lower.inclusive && upper.inclusive));
+            if empty {
+                return Err(PatternError::new(
+                    path.as_str(),
+                    "Bad numeric range: the lower bound must be below the upper bound",
+                ));
+            }
+        }
+        Ok(range)
+    }
+
+    pub(crate) fn contains(&self, n: f64) -> bool {
+        let above = self.lower.is_none_or(|b| {
+            if b.inclusive {
+                n >= b.value
+            } else {
+                n > b.value
+            }
+        });
+        let below = self.upper.is_none_or(|b| {
+            if b.inclusive {
+                n <= b.value
+            } else {
+                n < b.value
+            }
+        });
+        above && below
+    }
+}

@@ -1,0 +1,201 @@
+//! Pattern JSON to the validated tree, checked the way EventBridge checks it.
+
+use serde_json::{Map, Value};
+
+use crate::ast::{FieldPattern, ObjectPattern};
+use crate::error::{EventError, PatternError};
+use crate::limits::Limits;
+use crate::matchers::ValueMatcher;
+use crate::path::JsonPath;
+
+/// One event pattern, parsed and validated.
+///
+/// ```
+/// use trailbell_pattern::Pattern;
+///
+/// let pattern = Pattern::parse(r#"{"detail": {"eventName": [{"prefix": "Delete"}]}}"#)?;
+/// assert!(pattern.matches(br#"{"detail": {"eventName": "DeleteUser"}}"#)?);
+/// assert!(!pattern.matches(br#"{"detail": {"eventName": "CreateUser"}}"#)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub(crate) root: ObjectPattern,
+}
+
+impl Pattern {
+    /// Parses and validates a pattern with the default [`Limits`].
+    ///
+    /// ```
+    /// use trailbell_pattern::Pattern;
+    ///
+    /// assert!(Pattern::parse(r#"{"source": ["aws.signin"]}"#).is_ok());
+    /// let err = Pattern::parse(r#"{"source": "aws.signin"}"#).unwrap_err();
+    /// assert_eq!(err.path(), "$.source");
+    /// ```
+    pub fn parse(json: &str) -> Result<Pattern, PatternError> {
+        Pattern::parse_with_limits(json, &Limits::default())
+    }
+
+    /// Parses and validates a pattern with the given limits.
+    ///
+    /// ```
+    /// use trailbell_pattern::{Limits, Pattern};
+    ///
+    /// let limits = Limits { max_or_combinations: 2, ..Limits::default() };
+    /// let pattern = r#"{"$or": [{"a": [1]}, {"b": [2]}, {"c": [3]}]}"#;
+    /// assert!(Pattern::parse_with_limits(pattern, &limits).is_err());
+    /// assert!(Pattern::parse(pattern).is_ok());
+    /// ```
+    pub fn parse_with_limits(json: &str, limits: &Limits) -> Result<Pattern, PatternError> {
+        let chars = json.chars().count();
+        if chars > limits.max_pattern_chars {
+            return Err(PatternError::new(
+                "$",
+                format!(
+                    "Event pattern is {chars} characters long; the limit is {}",
+                    limits.max_pattern_chars
+                ),
+            ));
+        }
+        let value: Value = serde_json::from_str(json).map_err(|e| {
+            PatternError::new("$", format!("Filter is not valid JSON: {e}"))
+        })?;
+        let Value::Object(object) = &value else {
+            return Err(PatternError::new("$", "Filter is not an object"));
+        };
+        let root = parse_object(object, &JsonPath::root(), 1, limits)?;
+        let combinations = combinations(&root);
+        if combinations > limits.max_or_combinations as u64 {
+            return Err(PatternError::new(
+                "$",
+                format!(
+                    "The $or expands into {combinations} combinations; the limit is {}",
+                    limits.max_or_combinations
+                ),
+            ));
+        }
+        Ok(Pattern { root })
+    }
+
+    /// Whether the pattern matches one event, by the reference semantics. For many patterns or
+    /// many events, build a [`Matcher`](crate::Matcher) instead.
+    ///
+    /// ```
+    /// use trailbell_pattern::Pattern;
+    ///
+    /// let pattern = Pattern::parse(r#"{"detail": {"additionalEventData": {"MFAUsed": [{"anything-but": {"equals-ignore-case": "yes"}}]}}}"#)?;
+    /// assert!(pattern.matches(br#"{"detail": {"additionalEventData": {"MFAUsed": "No"}}}"#)?);
+    /// assert!(!pattern.matches(br#"{"detail": {"additionalEventData": {"MFAUsed": "YES"}}}"#)?);
+    /// assert!(!pattern.matches(br#"{"detail": {}}"#)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn matches(&self, event: &[u8]) -> Result<bool, EventError> {
+        let tree = crate::event::tree::parse(event)?;
+        Ok(crate::reference::conjunction_trees(&self.root)
+            .iter()
+            .any(|t| crate::reference::object_matches(t, Some(&tree))))
+    }
+}
+
+fn parse_object(
+    object: &Map<String, Value>,
+    path: &JsonPath,
+    depth: usize,
+    limits: &Limits,
+) -> Result<ObjectPattern, PatternError> {
+    if depth > limits.max_depth {
+        return Err(PatternError::new(
+            path.as_str(),
+            format!("Event pattern nests deeper than {} objects", limits.max_depth),
+        ));
+    }
+    let mut pattern = ObjectPattern::default();
+    for (name, value) in object {
+        let at = path.field(name);
+        if name == "$or" {
+            if let Some(branches) = parse_or(value, &at, depth, limits)? {
+                pattern.ors.push(branches);
+                continue;
+            }
+        }
+        let field = match value {
+            Value::Object(inner) => {
+                FieldPattern::Object(parse_object(inner, &at, depth + 1, limits)?)
+            }
+            Value::Array(items) => {
+                if items.is_empty() {
+                    return Err(PatternError::new(
+                        at.as_str(),
+                        "Empty arrays are not allowed",
+                    ));
+                }
+                let matchers = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| ValueMatcher::parse(item, &at.index(i), limits))
+                    .collect::<Result<Vec<_>, _>>()?;
+                FieldPattern::Leaf(matchers)
+            }
+            _ => {
+                return Err(PatternError::new(
+                    at.as_str(),
+                    "Match value must be an array or an object",
+                ));
+            }
+        };
+        pattern.fields.push((name.as_str().into(), field));
+    }
+    Ok(pattern)
+}
+
+/// Reads a `$or`. Returns `None` when the array holds no object, so that `$or` is an ordinary field
+/// name, as event-ruler reads it.
+fn parse_or(
+    value: &Value,
+    path: &JsonPath,
+    depth: usize,
+    limits: &Limits,
+) -> Result<Option<Vec<ObjectPattern>>, PatternError> {
+    let Value::Array(items) = value else {
+        return Ok(None);
+    };
+    if !items.is_empty() && !items.iter().any(Value::is_object) {
+        return Ok(None);
+    }
+    if items.len() < 2 {
+        return Err(PatternError::new(
+            path.as_str(),
+            "Or relationship must have at least 2 sub-patterns",
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Object(branch) => parse_object(branch, &path.index(i), depth + 1, limits),
+            _ => Err(PatternError::new(
+                path.index(i).as_str(),
+                "Every sub-pattern of an Or relationship must be an object",
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// How many conjunctions the pattern expands into, saturating.
+pub(crate) fn combinations(pattern: &ObjectPattern) -> u64 {
+    let mut total: u64 = 1;
+    for (_, field) in &pattern.fields {
+        if let FieldPattern::Object(inner) = field {
+            total = total.saturating_mul(combinations(inner));
+        }
+    }
+    for branches in &pattern.ors {
+        let sum = branches
+            .iter()
+            .fold(0u64, |sum, b| sum.saturating_add(combinations(b)));
+        total = total.saturating_mul(sum);
+    }
+    total
+}
