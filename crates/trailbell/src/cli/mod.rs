@@ -1,0 +1,86 @@
+//! The command line: clap definitions here, one file per subcommand. With `main.rs`, the only place
+//! that uses `anyhow`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+mod match_events;
+mod test_event_pattern;
+
+/// Exit code for a negative answer: the command ran, but some of its input was rejected.
+pub const EXIT_NEGATIVE: u8 = 1;
+/// Exit code for an error: the command could not do its job.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Match AWS events against Amazon EventBridge event patterns.
+#[derive(Debug, Parser)]
+#[command(name = "trailbell", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Test whether one event matches one event pattern, like `aws events test-event-pattern`.
+    TestEventPattern(test_event_pattern::Args),
+    /// Match events (JSON lines) against a file of named rules; print the matching rule names.
+    Match(match_events::Args),
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::TestEventPattern(args) => test_event_pattern::run(&args),
+        Command::Match(args) => match_events::run(&args),
+    }
+}
+
+/// A command-line value given either inline or, as the AWS CLI does, as `file://PATH`.
+#[derive(Clone, Debug)]
+enum Input {
+    Inline(String),
+    File(PathBuf),
+}
+
+impl Input {
+    /// For clap: `file://PATH` names a file (relative or absolute), anything else is the value.
+    fn parse(value: &str) -> Result<Input, String> {
+        match value.strip_prefix("file://") {
+            Some("") => Err("file:// needs a path, e.g. file://event.json".to_owned()),
+            Some(path) => Ok(Input::File(PathBuf::from(path))),
+            None => Ok(Input::Inline(value.to_owned())),
+        }
+    }
+
+    /// The value's bytes; `flag` names the option in error messages.
+    fn read_bytes(&self, flag: &str) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Input::Inline(text) => Ok(text.clone().into_bytes()),
+            Input::File(path) => {
+                fs::read(path).with_context(|| format!("failed to read {}", self.describe(flag)))
+            }
+        }
+    }
+
+    /// The value as text; `flag` names the option in error messages.
+    fn read_text(&self, flag: &str) -> anyhow::Result<String> {
+        match self {
+            Input::Inline(text) => Ok(text.clone()),
+            Input::File(path) => fs::read_to_string(path)
+                .with_context(|| format!("failed to read {}", self.describe(flag))),
+        }
+    }
+
+    /// Names the value for messages: `--event`, or `--event file event.json`.
+    fn describe(&self, flag: &str) -> String {
+        match self {
+            Input::Inline(_) => flag.to_owned(),
+            Input::File(path) => format!("{flag} file {}", path.display()),
+        }
+    }
+}

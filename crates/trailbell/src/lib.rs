@@ -1,0 +1,17 @@
+//! trailbell, the application: rule files, event matching from the command line, and the helpers the
+//! `trailbell` binary shares with tests.
+//!
+//! The matching itself lives in the engine crate, [`trailbell_pattern`]; this crate reads files, turns
+//! them into a [`rules::RuleSet`] and prints results.
+//!
+//! # Contents
+//!
+//! - [`rules`]: a rules file (`{"rule name": event pattern, ...}`) loaded and validated, every invalid
+//!   rule reported at once, compiled into one matcher.
+//! - [`sanitize`]: escaping untrusted text (rule names, paths, event contents) before it reaches a
+//!   terminal.
+//!
+//! The command line itself (`src/cli/`, `src/main.rs`) belongs to the binary.
+
+pub mod rules;
+pub mod sanitize;
