@@ -84,7 +84,8 @@ fn insert(node: &mut ObjectPattern, path: &[Box<str>], matchers: &[ValueMatcher]
                 None => {
                     let mut inner = ObjectPattern::default();
                     insert(&mut inner, rest, matchers);
-                    node.fields.push((name.clone(), FieldPattern::Object(inner)));
+                    node.fields
+                        .push((name.clone(), FieldPattern::Object(inner)));
                 }
             }
         }

@@ -58,9 +58,8 @@ impl Pattern {
                 ),
             ));
         }
-        let value: Value = serde_json::from_str(json).map_err(|e| {
-            PatternError::new("$", format!("Filter is not valid JSON: {e}"))
-        })?;
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| PatternError::new("$", format!("Filter is not valid JSON: {e}")))?;
         let Value::Object(object) = &value else {
             return Err(PatternError::new("$", "Filter is not an object"));
         };
@@ -107,17 +106,20 @@ fn parse_object(
     if depth > limits.max_depth {
         return Err(PatternError::new(
             path.as_str(),
-            format!("Event pattern nests deeper than {} objects", limits.max_depth),
+            format!(
+                "Event pattern nests deeper than {} objects",
+                limits.max_depth
+            ),
         ));
     }
     let mut pattern = ObjectPattern::default();
     for (name, value) in object {
         let at = path.field(name);
-        if name == "$or" {
-            if let Some(branches) = parse_or(value, &at, depth, limits)? {
-                pattern.ors.push(branches);
-                continue;
-            }
+        if name == "$or"
+            && let Some(branches) = parse_or(value, &at, depth, limits)?
+        {
+            pattern.ors.push(branches);
+            continue;
         }
         let field = match value {
             Value::Object(inner) => {

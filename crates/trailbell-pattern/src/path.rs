@@ -46,9 +46,16 @@ mod tests {
 
     #[test]
     fn odd_field_names_are_bracketed_and_quoted() {
-        let path = JsonPath::root().field("detail").field("a b").index(2).field("$or");
+        let path = JsonPath::root()
+            .field("detail")
+            .field("a b")
+            .index(2)
+            .field("$or");
         assert_eq!(path.as_str(), r#"$.detail["a b"][2].$or"#);
         assert_eq!(JsonPath::root().field("1st").as_str(), r#"$["1st"]"#);
-        assert_eq!(JsonPath::root().field("detail-type").as_str(), "$.detail-type");
+        assert_eq!(
+            JsonPath::root().field("detail-type").as_str(),
+            "$.detail-type"
+        );
     }
 }

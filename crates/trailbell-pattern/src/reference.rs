@@ -66,8 +66,8 @@ impl ReferenceMatcher {
     /// assert_eq!(err.rule(), Some("bad"));
     /// ```
     pub fn add_rule(&mut self, name: &str, pattern_json: &str) -> Result<RuleId, PatternError> {
-        let pattern =
-            Pattern::parse_with_limits(pattern_json, &self.limits).map_err(|e| e.with_rule(name))?;
+        let pattern = Pattern::parse_with_limits(pattern_json, &self.limits)
+            .map_err(|e| e.with_rule(name))?;
         Ok(self.add_pattern(name, pattern))
     }
 

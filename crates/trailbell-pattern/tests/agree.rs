@@ -149,7 +149,9 @@ fn assert_agree(patterns: &[Value], events: &[Value]) -> Result<(), TestCaseErro
     let mut reference = ReferenceMatcher::new();
     for (i, p) in patterns.iter().enumerate() {
         let text = p.to_string();
-        let Ok(parsed) = Pattern::parse(&text) else { continue };
+        let Ok(parsed) = Pattern::parse(&text) else {
+            continue;
+        };
         builder.add_pattern(&format!("r{i}"), parsed.clone());
         reference.add_pattern(&format!("r{i}"), parsed);
     }
@@ -158,8 +160,12 @@ fn assert_agree(patterns: &[Value], events: &[Value]) -> Result<(), TestCaseErro
     let mut out = Vec::new();
     for e in events {
         let bytes = e.to_string();
-        let expected = reference.matches(bytes.as_bytes()).expect("generated events are valid");
-        matcher.matches_with(&mut cache, bytes.as_bytes(), &mut out).expect("generated events are valid");
+        let expected = reference
+            .matches(bytes.as_bytes())
+            .expect("generated events are valid");
+        matcher
+            .matches_with(&mut cache, bytes.as_bytes(), &mut out)
+            .expect("generated events are valid");
         let shown: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
         prop_assert_eq!(&expected, &out, "patterns {:?} event {}", shown, bytes);
     }

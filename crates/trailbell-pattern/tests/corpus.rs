@@ -57,7 +57,11 @@ fn corpus_is_large_and_names_are_unique() {
     for (file, case) in &cases {
         let valid = case.event.is_some() && case.matches.is_some() && case.error_path.is_none();
         let error = case.event.is_none() && case.matches.is_none() && case.error_path.is_some();
-        assert!(valid || error, "{file}/{}: needs event+matches or error_path", case.name);
+        assert!(
+            valid || error,
+            "{file}/{}: needs event+matches or error_path",
+            case.name
+        );
     }
 }
 
@@ -70,9 +74,12 @@ fn every_case_holds_for_each_matcher_alone() {
         if let Some(expected_path) = &case.error_path {
             match parsed {
                 Ok(_) => failures.push(format!("{label}: pattern accepted, expected an error")),
-                Err(e) if expected_path != "*" && e.path() != expected_path => failures.push(
-                    format!("{label}: error at {}, expected at {expected_path}: {e}", e.path()),
-                ),
+                Err(e) if expected_path != "*" && e.path() != expected_path => {
+                    failures.push(format!(
+                        "{label}: error at {}, expected at {expected_path}: {e}",
+                        e.path()
+                    ))
+                }
                 Err(_) => {}
             }
             continue;
@@ -96,11 +103,21 @@ fn every_case_holds_for_each_matcher_alone() {
         builder.add_pattern(&case.name, pattern);
         match builder.build().matches(event.as_bytes()) {
             Ok(ids) if ids.is_empty() != expected => {}
-            Ok(ids) => failures.push(format!("{label}: compiled matcher said {}", !ids.is_empty())),
-            Err(e) => failures.push(format!("{label}: compiled matcher could not read the event: {e}")),
+            Ok(ids) => failures.push(format!(
+                "{label}: compiled matcher said {}",
+                !ids.is_empty()
+            )),
+            Err(e) => failures.push(format!(
+                "{label}: compiled matcher could not read the event: {e}"
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -126,7 +143,9 @@ fn all_corpus_patterns_in_one_matcher_agree_with_the_reference() {
             (Ok(expected), Ok(())) if expected == out => {}
             (Ok(expected), Ok(())) => {
                 let names = |ids: &[trailbell_pattern::RuleId]| -> Vec<String> {
-                    ids.iter().map(|&id| matcher.rule_name(id).to_owned()).collect()
+                    ids.iter()
+                        .map(|&id| matcher.rule_name(id).to_owned())
+                        .collect()
                 };
                 failures.push(format!(
                     "{file}/{}: reference {:?}, compiled {:?}",
@@ -136,8 +155,16 @@ fn all_corpus_patterns_in_one_matcher_agree_with_the_reference() {
                 ));
             }
             (Err(a), Err(b)) if a == b => {}
-            (a, b) => failures.push(format!("{file}/{}: reference {a:?}, compiled {b:?}", case.name)),
+            (a, b) => failures.push(format!(
+                "{file}/{}: reference {a:?}, compiled {b:?}",
+                case.name
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

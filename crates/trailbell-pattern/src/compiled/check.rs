@@ -95,7 +95,13 @@ impl Check {
 
     /// Checks the conjunctions filed under the satisfied predicates, and the unfiled ones, and
     /// pushes each matching rule once.
-    pub(crate) fn collect(&mut self, matcher: &Matcher, scan: &Scan, text: &str, out: &mut Vec<RuleId>) {
+    pub(crate) fn collect(
+        &mut self,
+        matcher: &Matcher,
+        scan: &Scan,
+        text: &str,
+        out: &mut Vec<RuleId>,
+    ) {
         let mut i = 0;
         while i < self.satisfied.len() {
             let predicate = self.satisfied[i] as usize;
@@ -109,7 +115,14 @@ impl Check {
         }
     }
 
-    fn try_conjunction(&mut self, matcher: &Matcher, c: u32, scan: &Scan, text: &str, out: &mut Vec<RuleId>) {
+    fn try_conjunction(
+        &mut self,
+        matcher: &Matcher,
+        c: u32,
+        scan: &Scan,
+        text: &str,
+        out: &mut Vec<RuleId>,
+    ) {
         let conjunction = &matcher.conjunctions[c as usize];
         let rule = conjunction.rule.index();
         if self.rule_stamp[rule] == self.epoch {
@@ -188,7 +201,11 @@ impl Check {
         let candidates: Vec<u32> = self.leaf_list(p).collect();
         for leaf in candidates {
             let fits = self.chosen.iter().all(|&other| {
-                compatible(scan, &scan.leaves[leaf as usize], &scan.leaves[other as usize])
+                compatible(
+                    scan,
+                    &scan.leaves[leaf as usize],
+                    &scan.leaves[other as usize],
+                )
             });
             if fits {
                 self.chosen.push(leaf);

@@ -109,8 +109,8 @@ impl MatcherBuilder {
     /// assert_eq!(err.rule(), Some("typo"));
     /// ```
     pub fn add_rule(&mut self, name: &str, pattern_json: &str) -> Result<RuleId, PatternError> {
-        let pattern =
-            Pattern::parse_with_limits(pattern_json, &self.limits).map_err(|e| e.with_rule(name))?;
+        let pattern = Pattern::parse_with_limits(pattern_json, &self.limits)
+            .map_err(|e| e.with_rule(name))?;
         Ok(self.add_pattern(name, pattern))
     }
 
@@ -141,8 +141,10 @@ impl MatcherBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(self) -> Matcher {
-        let mut compiler = Compiler::default();
-        compiler.paths = PathTrie::new();
+        let mut compiler = Compiler {
+            paths: PathTrie::new(),
+            ..Compiler::default()
+        };
         let mut names = Vec::with_capacity(self.rules.len());
         for (index, (name, pattern)) in self.rules.into_iter().enumerate() {
             for conjunction in dnf::conjunctions(&pattern.root) {
@@ -444,11 +446,16 @@ impl Matcher {
             }
             let trailed = leaf.trail_len > 0;
             check.saw_path(leaf.path, trailed);
-            let Some(index) = self.indexes.get(leaf.path as usize).and_then(Option::as_ref)
+            let Some(index) = self
+                .indexes
+                .get(leaf.path as usize)
+                .and_then(Option::as_ref)
             else {
                 continue;
             };
-            let span = text.get(leaf.start as usize..leaf.end as usize).unwrap_or("");
+            let span = text
+                .get(leaf.start as usize..leaf.end as usize)
+                .unwrap_or("");
             let value = match leaf.kind {
                 LeafKind::String => LeafValue::String(Cow::Borrowed(span)),
                 LeafKind::EscapedString => {

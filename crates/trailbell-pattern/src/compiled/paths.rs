@@ -57,6 +57,8 @@ impl PathTrie {
     }
 
     pub(crate) fn has_predicates(&self, node: PathId) -> bool {
-        self.nodes.get(node as usize).is_some_and(|n| n.has_predicates)
+        self.nodes
+            .get(node as usize)
+            .is_some_and(|n| n.has_predicates)
     }
 }

@@ -71,7 +71,10 @@ impl Scan {
         let end = scanner.object(start, 0, 1)?;
         let end = skip_whitespace(bytes, end);
         if end != bytes.len() {
-            return Err(EventError::new(end, "unexpected characters after the event"));
+            return Err(EventError::new(
+                end,
+                "unexpected characters after the event",
+            ));
         }
         Ok(())
     }

@@ -40,7 +40,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Json, EventError> {
     let value = reader.value(0)?;
     let end = skip_whitespace(bytes, reader.pos);
     if end != bytes.len() {
-        return Err(EventError::new(end, "unexpected characters after the event"));
+        return Err(EventError::new(
+            end,
+            "unexpected characters after the event",
+        ));
     }
     Ok(value)
 }

@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
+use super::LeafValue;
 use super::exact::Literal;
 use super::text::{fold_case, parse_string};
 use super::wildcard::Wildcard;
-use super::LeafValue;
 use crate::error::PatternError;
 use crate::limits::Limits;
 use crate::path::JsonPath;
@@ -78,10 +78,13 @@ impl AnythingBut {
                 match key.as_str() {
                     "prefix" => parse_string(value, &at, "prefix").map(AnythingBut::Prefix),
                     "suffix" => parse_string(value, &at, "suffix").map(AnythingBut::Suffix),
-                    "equals-ignore-case" => string_or_list(value, &at, "equals-ignore-case")
-                        .map(|list| {
-                            AnythingBut::EqualsIgnoreCase(list.iter().map(|s| fold_case(s)).collect())
-                        }),
+                    "equals-ignore-case" => {
+                        string_or_list(value, &at, "equals-ignore-case").map(|list| {
+                            AnythingBut::EqualsIgnoreCase(
+                                list.iter().map(|s| fold_case(s)).collect(),
+                            )
+                        })
+                    }
                     "wildcard" => {
                         let list = string_or_list(value, &at, "wildcard")?;
                         let many = value.is_array();
@@ -119,7 +122,7 @@ impl AnythingBut {
             AnythingBut::EqualsIgnoreCase(values) => match text {
                 Some(s) => {
                     let folded = fold_case(s);
-                    !values.iter().any(|v| *v == folded)
+                    !values.contains(&folded)
                 }
                 None => true,
             },

@@ -90,7 +90,15 @@ mod tests {
 
     #[test]
     fn malformed_networks_are_rejected() {
-        for text in ["10.0.0.0", "10.0.0.0/33", "::/129", "10.0.0/8", "x/1", "10.0.0.0/-1", "10.0.0.0/"] {
+        for text in [
+            "10.0.0.0",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "x/1",
+            "10.0.0.0/-1",
+            "10.0.0.0/",
+        ] {
             assert!(
                 Cidr::parse(&Value::String(text.into()), &JsonPath::root()).is_err(),
                 "{text}"

@@ -135,7 +135,9 @@ impl ValueMatcher {
             "equals-ignore-case" => text::parse_string(operand, &at, "equals-ignore-case")
                 .map(|s| ValueMatcher::EqualsIgnoreCase(fold_case(&s))),
             "wildcard" => Wildcard::parse(operand, &at, limits).map(ValueMatcher::Wildcard),
-            "anything-but" => AnythingBut::parse(operand, &at, limits).map(ValueMatcher::AnythingBut),
+            "anything-but" => {
+                AnythingBut::parse(operand, &at, limits).map(ValueMatcher::AnythingBut)
+            }
             "numeric" => NumericRange::parse(operand, &at).map(ValueMatcher::Numeric),
             "exists" => match operand {
                 Value::Bool(b) => Ok(ValueMatcher::Exists(*b)),

@@ -50,7 +50,9 @@ pub(crate) fn parse_affix(
                 )),
                 _ => Err(PatternError::new(
                     path.as_str(),
-                    format!("{operator} match pattern must be a string or an object with one key, equals-ignore-case"),
+                    format!(
+                        "{operator} match pattern must be a string or an object with one key, equals-ignore-case"
+                    ),
                 )),
             }
         }
