@@ -99,19 +99,19 @@ impl Check {
         &mut self,
         matcher: &Matcher,
         scan: &Scan,
-        text: &str,
+        event: &[u8],
         out: &mut Vec<RuleId>,
     ) {
         let mut i = 0;
         while i < self.satisfied.len() {
             let predicate = self.satisfied[i] as usize;
             for &c in &matcher.filed[predicate] {
-                self.try_conjunction(matcher, c, scan, text, out);
+                self.try_conjunction(matcher, c, scan, event, out);
             }
             i += 1;
         }
         for &c in &matcher.unfiled {
-            self.try_conjunction(matcher, c, scan, text, out);
+            self.try_conjunction(matcher, c, scan, event, out);
         }
     }
 
@@ -120,7 +120,7 @@ impl Check {
         matcher: &Matcher,
         c: u32,
         scan: &Scan,
-        text: &str,
+        event: &[u8],
         out: &mut Vec<RuleId>,
     ) {
         let conjunction = &matcher.conjunctions[c as usize];
@@ -128,13 +128,13 @@ impl Check {
         if self.rule_stamp[rule] == self.epoch {
             return;
         }
-        if self.conjunction_holds(matcher, c, scan, text) {
+        if self.conjunction_holds(matcher, c, scan, event) {
             self.rule_stamp[rule] = self.epoch;
             out.push(conjunction.rule);
         }
     }
 
-    fn conjunction_holds(&mut self, matcher: &Matcher, c: u32, scan: &Scan, text: &str) -> bool {
+    fn conjunction_holds(&mut self, matcher: &Matcher, c: u32, scan: &Scan, event: &[u8]) -> bool {
         let conjunction = &matcher.conjunctions[c as usize];
         self.need.clear();
         for &p in conjunction.predicates.iter() {
@@ -146,7 +146,7 @@ impl Check {
                     continue; // no value anywhere: absent in every array element too
                 }
                 if self.path_trailed[path] == self.epoch {
-                    return self.by_reference(conjunction, text);
+                    return self.by_reference(conjunction, event);
                 }
                 // Values outside arrays of objects are seen from every element: not absent.
                 if !satisfied {
@@ -166,7 +166,7 @@ impl Check {
         }
         match self.consistent_choice(scan) {
             Some(found) => found,
-            None => self.by_reference(conjunction, text),
+            None => self.by_reference(conjunction, event),
         }
     }
 
@@ -218,10 +218,8 @@ impl Check {
         false
     }
 
-    fn by_reference(&mut self, conjunction: &super::Conjunction, text: &str) -> bool {
-        let tree = self
-            .tree
-            .get_or_insert_with(|| tree::parse(text.as_bytes()).ok());
+    fn by_reference(&mut self, conjunction: &super::Conjunction, event: &[u8]) -> bool {
+        let tree = self.tree.get_or_insert_with(|| tree::parse(event).ok());
         tree.as_ref()
             .is_some_and(|t| reference::object_matches(&conjunction.tree, Some(t)))
     }

@@ -421,19 +421,17 @@ impl Matcher {
         out: &mut Vec<RuleId>,
     ) -> Result<(), EventError> {
         out.clear();
-        let text = std::str::from_utf8(event)
-            .map_err(|e| EventError::new(e.valid_up_to(), "invalid UTF-8"))?;
-        cache.scan.run(text, &self.paths)?;
+        cache.scan.run(event, &self.paths)?;
         cache.check.fit(self);
         cache.check.begin();
-        self.evaluate_leaves(cache, text);
-        cache.check.collect(self, &cache.scan, text, out);
+        self.evaluate_leaves(cache, event);
+        cache.check.collect(self, &cache.scan, event, out);
         out.sort_unstable();
         Ok(())
     }
 
     /// Files every live leaf's satisfied predicates in the check state.
-    fn evaluate_leaves(&self, cache: &mut Cache, text: &str) {
+    fn evaluate_leaves(&self, cache: &mut Cache, event: &[u8]) {
         let Cache {
             scan,
             check,
@@ -453,16 +451,19 @@ impl Matcher {
             else {
                 continue;
             };
-            let span = text
+            let span = event
                 .get(leaf.start as usize..leaf.end as usize)
-                .unwrap_or("");
+                .unwrap_or_default();
             let value = match leaf.kind {
-                LeafKind::String => LeafValue::String(Cow::Borrowed(span)),
+                // The scan checked every string's content to be UTF-8, so this cannot fail.
+                LeafKind::String => {
+                    LeafValue::String(Cow::Borrowed(std::str::from_utf8(span).unwrap_or_default()))
+                }
                 LeafKind::EscapedString => {
-                    unescape(span.as_bytes(), unescaped);
+                    unescape(span, unescaped);
                     LeafValue::String(Cow::Borrowed(unescaped.as_str()))
                 }
-                LeafKind::Number => LeafValue::Number(number_value(span.as_bytes())),
+                LeafKind::Number => LeafValue::Number(number_value(span)),
                 LeafKind::True => LeafValue::Bool(true),
                 LeafKind::False => LeafValue::Bool(false),
                 LeafKind::Null => LeafValue::Null,

@@ -49,13 +49,12 @@ pub(crate) struct Scan {
 
 impl Scan {
     /// Scans a whole event. The event must be a JSON object.
-    pub(crate) fn run(&mut self, text: &str, paths: &PathTrie) -> Result<(), EventError> {
+    pub(crate) fn run(&mut self, bytes: &[u8], paths: &PathTrie) -> Result<(), EventError> {
         self.leaves.clear();
         self.trails.clear();
         self.trail.clear();
         self.seen.clear();
         self.next_array = 0;
-        let bytes = text.as_bytes();
         if u32::try_from(bytes.len()).is_err() {
             return Err(EventError::new(0, "event is larger than 4 GiB"));
         }

@@ -29,9 +29,7 @@ pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usiz
             return Err(EventError::new(pos, "unterminated string"));
         };
         let stop = at + offset;
-        if let Some(bad) = bytes[at..stop].iter().position(|&b| b < 0x20) {
-            return Err(EventError::new(at + bad, "control character in string"));
-        }
+        check_text(bytes, at, stop)?;
         if bytes[stop] == b'"' {
             return Ok((
                 StringToken {
@@ -45,6 +43,21 @@ pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usiz
         escaped = true;
         at = scan_escape(bytes, stop)?;
     }
+}
+
+/// Checks raw string content: no control characters, and UTF-8. Bytes outside strings are ASCII
+/// syntax or an error, so strings are the only place UTF-8 needs checking.
+fn check_text(bytes: &[u8], start: usize, end: usize) -> Result<(), EventError> {
+    let text = &bytes[start..end];
+    if let Some(bad) = text.iter().position(|&b| b < 0x20) {
+        return Err(EventError::new(start + bad, "control character in string"));
+    }
+    if !text.is_ascii()
+        && let Err(e) = std::str::from_utf8(text)
+    {
+        return Err(EventError::new(start + e.valid_up_to(), "invalid UTF-8"));
+    }
+    Ok(())
 }
 
 /// Validates the escape at `pos` (a backslash); returns the position after it.
@@ -155,10 +168,31 @@ pub(crate) fn scan_number(bytes: &[u8], pos: usize) -> Result<usize, EventError>
 }
 
 fn digits(bytes: &[u8], mut pos: usize) -> usize {
+    // Eight bytes at a time: coordinates and ids are long runs of digits.
+    while let Some(chunk) = bytes.get(pos..pos + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let run = digit_run(u64::from_le_bytes(word));
+        pos += run;
+        if run < 8 {
+            return pos;
+        }
+    }
     while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
         pos += 1;
     }
     pos
+}
+
+/// How many of the eight bytes of `word` (first byte lowest) are ASCII digits before the first
+/// byte that is not. A byte is a digit when its high nibble is 3 and stays 3 after adding 6; a
+/// carry out of a byte can only disturb bytes after a non-digit, which are not counted.
+fn digit_run(word: u64) -> usize {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    let not_digit = ((word & HIGH) ^ THREES) | ((word.wrapping_add(SIXES) & HIGH) ^ THREES);
+    (not_digit.trailing_zeros() / 8) as usize
 }
 
 /// The value of a number token validated by [`scan_number`]; too large becomes infinite.
@@ -197,6 +231,26 @@ mod tests {
         assert!(decode(r#""\x""#).is_err());
         assert!(decode("\"a\u{1}\"").is_err());
         assert!(decode(r#""abc"#).is_err());
+    }
+
+    #[test]
+    fn digit_runs_are_counted_eight_bytes_at_a_time() {
+        let run = |s: &[u8; 8]| digit_run(u64::from_le_bytes(*s));
+        assert_eq!(run(b"12345678"), 8);
+        assert_eq!(run(b"1234567:"), 7);
+        assert_eq!(run(b"/1234567"), 0);
+        assert_eq!(run(b"09.12345"), 2);
+        assert_eq!(run(b"\xff9999999"[..8].try_into().unwrap()), 0);
+        for b in 0..=255u8 {
+            let mut word = *b"00000000";
+            word[3] = b;
+            assert_eq!(
+                run(&word),
+                if b.is_ascii_digit() { 8 } else { 3 },
+                "byte {b}"
+            );
+        }
+        assert_eq!(digits(b"1234567890123456789x", 0), 19);
     }
 
     #[test]

@@ -29,9 +29,6 @@ impl Json {
 
 /// Reads an event: a JSON object, with nothing but whitespace after it.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Json, EventError> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(EventError::new(e.valid_up_to(), "invalid UTF-8"));
-    }
     let start = skip_whitespace(bytes, 0);
     if bytes.get(start) != Some(&b'{') {
         return Err(EventError::new(start, "event is not a JSON object"));
