@@ -13,7 +13,7 @@ pub(crate) struct PathTrie {
 
 #[derive(Clone, Debug, Default)]
 struct PathNode {
-    children: FxHashMap<Box<str>, PathId>,
+    children: Children,
     /// Whether some predicate reads the leaf values at this path.
     has_predicates: bool,
 }
@@ -28,12 +28,14 @@ impl PathTrie {
     pub(crate) fn insert(&mut self, path: &[Box<str>]) -> PathId {
         let mut at: PathId = 0;
         for name in path {
-            at = match self.nodes[at as usize].children.get(name) {
-                Some(&child) => child,
+            at = match self.nodes[at as usize].children.get(name.as_bytes()) {
+                Some(child) => child,
                 None => {
                     let child = self.nodes.len() as PathId;
                     self.nodes.push(PathNode::default());
-                    self.nodes[at as usize].children.insert(name.clone(), child);
+                    self.nodes[at as usize]
+                        .children
+                        .insert(name.as_bytes().into(), child);
                     child
                 }
             };
@@ -46,8 +48,8 @@ impl PathTrie {
         self.nodes.len()
     }
 
-    pub(crate) fn child(&self, node: PathId, name: &str) -> Option<PathId> {
-        self.nodes.get(node as usize)?.children.get(name).copied()
+    pub(crate) fn child(&self, node: PathId, name: &[u8]) -> Option<PathId> {
+        self.nodes.get(node as usize)?.children.get(name)
     }
 
     pub(crate) fn has_children(&self, node: PathId) -> bool {
@@ -56,9 +58,68 @@ impl PathTrie {
             .is_some_and(|n| !n.children.is_empty())
     }
 
+    pub(crate) fn child_count(&self, node: PathId) -> usize {
+        self.nodes
+            .get(node as usize)
+            .map_or(0, |n| n.children.len())
+    }
+
     pub(crate) fn has_predicates(&self, node: PathId) -> bool {
         self.nodes
             .get(node as usize)
             .is_some_and(|n| n.has_predicates)
+    }
+}
+
+/// The children of a path node. Most nodes have a handful, which a scan comparing lengths first
+/// finds faster than hashing the name; nodes with many use a hash map.
+#[derive(Clone, Debug)]
+enum Children {
+    Few(Vec<(Box<[u8]>, PathId)>),
+    Many(FxHashMap<Box<[u8]>, PathId>),
+}
+
+const FEW: usize = 8;
+
+impl Default for Children {
+    fn default() -> Children {
+        Children::Few(Vec::new())
+    }
+}
+
+impl Children {
+    fn get(&self, name: &[u8]) -> Option<PathId> {
+        match self {
+            Children::Few(list) => list
+                .iter()
+                .find(|(n, _)| n.len() == name.len() && n.as_ref() == name)
+                .map(|(_, id)| *id),
+            Children::Many(map) => map.get(name).copied(),
+        }
+    }
+
+    fn insert(&mut self, name: Box<[u8]>, id: PathId) {
+        match self {
+            Children::Few(list) if list.len() < FEW => list.push((name, id)),
+            Children::Few(list) => {
+                let mut map: FxHashMap<Box<[u8]>, PathId> = list.drain(..).collect();
+                map.insert(name, id);
+                *self = Children::Many(map);
+            }
+            Children::Many(map) => {
+                map.insert(name, id);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Children::Few(list) => list.len(),
+            Children::Many(map) => map.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

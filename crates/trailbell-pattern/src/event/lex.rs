@@ -25,7 +25,7 @@ pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usiz
     let mut at = start;
     let mut escaped = false;
     loop {
-        let Some(offset) = memchr2(b'"', b'\\', &bytes[at..]) else {
+        let Some(offset) = find_quote_or_backslash(&bytes[at..]) else {
             return Err(EventError::new(pos, "unterminated string"));
         };
         let stop = at + offset;
@@ -43,6 +43,20 @@ pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usiz
         escaped = true;
         at = scan_escape(bytes, stop)?;
     }
+}
+
+/// Most field names and values are short: a plain loop finds their end before a vectorised search
+/// would have started.
+pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 24;
+    let head = &bytes[..bytes.len().min(SHORT)];
+    if let Some(found) = head.iter().position(|&b| b == b'"' || b == b'\\') {
+        return Some(found);
+    }
+    if bytes.len() <= SHORT {
+        return None;
+    }
+    memchr2(b'"', b'\\', &bytes[SHORT..]).map(|found| found + SHORT)
 }
 
 /// Checks raw string content: no control characters, and UTF-8. Bytes outside strings are ASCII

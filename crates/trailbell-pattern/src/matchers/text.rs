@@ -5,12 +5,14 @@ use serde_json::Value;
 use crate::error::PatternError;
 use crate::path::JsonPath;
 
-/// Lowercases with Unicode's case mapping, so that `equals-ignore-case` compares folded strings.
+/// Lowercases character by character with Unicode's case mapping, so that `equals-ignore-case`
+/// compares folded strings. Unlike `str::to_lowercase` it ignores context: a final capital sigma
+/// folds to σ like any other, so that folding never depends on the neighbouring characters.
 pub(crate) fn fold_case(s: &str) -> String {
     if s.is_ascii() {
         s.to_ascii_lowercase()
     } else {
-        s.to_lowercase()
+        s.chars().flat_map(char::to_lowercase).collect()
     }
 }
 
