@@ -28,10 +28,10 @@ impl NumericRange {
                 "Value of numeric must be an array.",
             ));
         };
-        if items.is_empty() || items.len() % 2 != 0 || items.len() > 4 {
+        if items.is_empty() {
             return Err(PatternError::new(
                 path.as_str(),
-                "numeric match pattern must be an array of one or two operator and number pairs",
+                "Value of numeric must be a non-empty array of operators and numbers",
             ));
         }
         let mut range = NumericRange {
@@ -39,16 +39,29 @@ impl NumericRange {
             upper: None,
         };
         let mut saw_equals = false;
-        for (pair, chunk) in items.chunks(2).enumerate() {
-            let op_path = path.index(pair * 2);
-            let value_path = path.index(pair * 2 + 1);
-            let Value::String(op) = &chunk[0] else {
+        // Walk operator-number pairs in order and blame the first element that does not fit.
+        for i in (0..items.len()).step_by(2) {
+            let op_path = path.index(i);
+            if i >= 4 || saw_equals {
+                return Err(PatternError::new(
+                    op_path.as_str(),
+                    "Too many elements in numeric expression: at most one lower and one upper bound",
+                ));
+            }
+            let Value::String(op) = &items[i] else {
                 return Err(PatternError::new(
                     op_path.as_str(),
                     "Invalid member in numeric match: operator must be a string",
                 ));
             };
-            let Value::Number(n) = &chunk[1] else {
+            let value_path = path.index(i + 1);
+            let Some(operand) = items.get(i + 1) else {
+                return Err(PatternError::new(
+                    value_path.as_str(),
+                    format!("Value of {op} must be numeric"),
+                ));
+            };
+            let Value::Number(n) = operand else {
                 return Err(PatternError::new(
                     value_path.as_str(),
                     "Value of numeric match must be numeric",
@@ -56,15 +69,15 @@ impl NumericRange {
             };
             let value = number(n, &value_path)?;
             let (is_lower, inclusive) = match op.as_str() {
-                "=" => {
-                    if items.len() != 2 {
-                        return Err(PatternError::new(
-                            op_path.as_str(),
-                            "numeric match with = cannot have a second bound",
-                        ));
-                    }
+                "=" if i == 0 => {
                     saw_equals = true;
                     (true, true)
+                }
+                "=" => {
+                    return Err(PatternError::new(
+                        op_path.as_str(),
+                        "numeric match with = cannot have a second bound",
+                    ));
                 }
                 ">" => (true, false),
                 ">=" => (true, true),
