@@ -1,0 +1,83 @@
+//! Generated event corpora, stored back to back in one buffer.
+
+use crate::{citylots, cloudtrail};
+
+/// Which events a rule set runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CorpusKind {
+    /// City lots with plain coordinate arrays (~926 bytes).
+    CityLots,
+    /// The same lots with `{"x","y","z"}` point objects inside the arrays and `firstCoordinates`.
+    CityLots2,
+    /// CloudTrail management events in EventBridge envelopes.
+    CloudTrail,
+}
+
+impl CorpusKind {
+    /// Short name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            CorpusKind::CityLots => "citylots",
+            CorpusKind::CityLots2 => "citylots2",
+            CorpusKind::CloudTrail => "cloudtrail",
+        }
+    }
+}
+
+/// `n` events of one kind.
+pub struct Corpus {
+    /// What the events are.
+    pub kind: CorpusKind,
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Corpus {
+    /// Generates the first `n` events of `kind` for `seed`.
+    pub fn generate(kind: CorpusKind, seed: u64, n: usize) -> Corpus {
+        let mut buf = Vec::with_capacity(n * 1_300);
+        let mut ends = Vec::with_capacity(n);
+        let accounts = cloudtrail::accounts(seed);
+        for i in 0..n as u64 {
+            let text = match kind {
+                CorpusKind::CityLots => citylots::feature(seed, i).to_json(),
+                CorpusKind::CityLots2 => citylots::feature(seed, i).to_json_structured(),
+                CorpusKind::CloudTrail => cloudtrail::event(seed, &accounts, i),
+            };
+            buf.extend_from_slice(text.as_bytes());
+            ends.push(buf.len());
+        }
+        Corpus { kind, buf, ends }
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are no events.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Event `i`.
+    pub fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.buf[start..self.ends[i]]
+    }
+
+    /// The events in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Total size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Average event size in bytes.
+    pub fn avg_bytes(&self) -> usize {
+        self.buf.len().checked_div(self.len()).unwrap_or(0)
+    }
+}
