@@ -142,7 +142,7 @@ fn parse_object(
             _ => {
                 return Err(PatternError::new(
                     at.as_str(),
-                    "Match value must be an array or an object",
+                    format!("{name:?} must be an object or an array"),
                 ));
             }
         };
@@ -168,7 +168,7 @@ fn parse_or(
     if items.len() < 2 {
         return Err(PatternError::new(
             path.as_str(),
-            "Or relationship must have at least 2 sub-patterns",
+            "There must have at least 2 Objects in $or relationship.",
         ));
     }
     items
@@ -178,7 +178,7 @@ fn parse_or(
             Value::Object(branch) => parse_object(branch, &path.index(i), depth + 1, limits),
             _ => Err(PatternError::new(
                 path.index(i).as_str(),
-                "Every sub-pattern of an Or relationship must be an object",
+                "Only JSON object is allowed in array of $or relationship.",
             )),
         })
         .collect::<Result<Vec<_>, _>>()

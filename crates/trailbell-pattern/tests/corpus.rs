@@ -22,6 +22,8 @@ struct Case {
     event: Option<String>,
     matches: Option<bool>,
     error_path: Option<String>,
+    /// Text the rejection's reason must contain: EventBridge's words where they are known.
+    error_reason: Option<String>,
 }
 
 fn corpus_dir() -> PathBuf {

@@ -39,21 +39,17 @@ impl AnythingBut {
                         "Empty arrays are not allowed",
                     ));
                 }
-                let strings = items.iter().all(Value::is_string);
-                let numbers = items.iter().all(Value::is_number);
-                if !strings && !numbers {
-                    let bad = items
-                        .iter()
-                        .position(|v| !v.is_string() && !v.is_number())
-                        .unwrap_or(0);
-                    let at = if strings || numbers || bad > 0 || items.len() == 1 {
-                        path.index(bad)
-                    } else {
-                        path.clone()
-                    };
+                if let Some(bad) = items.iter().position(|v| !v.is_string() && !v.is_number()) {
                     return Err(PatternError::new(
-                        at.as_str(),
-                        "Inside anything but list, start|null|boolean is not supported, and all values must be strings or all must be numbers",
+                        path.index(bad).as_str(),
+                        "Inside anything but list, start|null|boolean is not supported.",
+                    ));
+                }
+                let first_is_string = items[0].is_string();
+                if let Some(bad) = items.iter().position(|v| v.is_string() != first_is_string) {
+                    return Err(PatternError::new(
+                        path.index(bad).as_str(),
+                        "Inside anything but list, either all values are number or string, mixed type is not supported",
                     ));
                 }
                 items
@@ -70,7 +66,7 @@ impl AnythingBut {
                     _ => {
                         return Err(PatternError::new(
                             path.as_str(),
-                            "Value of anything-but must be an array or single string/number value or an object with one key",
+                            "Value of anything-but must be an array or single string/number value.",
                         ));
                     }
                 };
@@ -105,7 +101,7 @@ impl AnythingBut {
             }
             Value::Bool(_) | Value::Null => Err(PatternError::new(
                 path.as_str(),
-                "Value of anything-but must be an array or single string/number value or an object with one key",
+                "Value of anything-but must be an array or single string/number value.",
             )),
         }
     }

@@ -23,19 +23,28 @@ impl Cidr {
                 "cidr match pattern must be a string",
             ));
         };
-        let invalid = || PatternError::new(path.as_str(), format!("Malformed CIDR: {text:?}"));
-        let (address, length) = text.split_once('/').ok_or_else(invalid)?;
-        let address: IpAddr = address.parse().map_err(|_| invalid())?;
+        let error = |reason: String| PatternError::new(path.as_str(), reason);
+        let (address, length) = text
+            .split_once('/')
+            .ok_or_else(|| error("Malformed CIDR, one '/' required".to_owned()))?;
+        let address: IpAddr = address
+            .parse()
+            .map_err(|_| error(format!("Invalid IP address: {address}")))?;
         if length.is_empty() || !length.bytes().all(|b| b.is_ascii_digit()) || length.len() > 3 {
-            return Err(invalid());
+            return Err(error(
+                "Malformed CIDR, mask bits must be an integer".to_owned(),
+            ));
         }
-        let length: u32 = length.parse().map_err(|_| invalid())?;
+        let length: u32 = length
+            .parse()
+            .map_err(|_| error("Malformed CIDR, mask bits must be an integer".to_owned()))?;
         let (v4, bits, width) = match address {
             IpAddr::V4(a) => (true, u128::from(u32::from(a)), 32),
             IpAddr::V6(a) => (false, u128::from(a), 128),
         };
         if length > width {
-            return Err(invalid());
+            let family = if v4 { "IPv4" } else { "IPv6" };
+            return Err(error(format!("{family} mask bits must be <= {width}")));
         }
         let mask = prefix_mask(length, width);
         Ok(Cidr {

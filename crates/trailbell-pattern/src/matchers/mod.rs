@@ -149,7 +149,7 @@ impl ValueMatcher {
             "cidr" => Cidr::parse(operand, &at).map(ValueMatcher::Cidr),
             other => Err(PatternError::new(
                 at.as_str(),
-                format!("Unsupported keyword: {other}"),
+                format!("Unrecognized match type {other}"),
             )),
         }
     }

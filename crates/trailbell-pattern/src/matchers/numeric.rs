@@ -20,6 +20,11 @@ pub(crate) struct NumericRange {
     pub(crate) upper: Option<Bound>,
 }
 
+fn value_must_be_numeric(op: &str) -> String {
+    let name = if op == "=" { "equals" } else { op };
+    format!("Value of {name} must be numeric")
+}
+
 impl NumericRange {
     pub(crate) fn parse(operand: &Value, path: &JsonPath) -> Result<NumericRange, PatternError> {
         let Value::Array(items) = operand else {
@@ -45,26 +50,26 @@ impl NumericRange {
             if i >= 4 || saw_equals {
                 return Err(PatternError::new(
                     op_path.as_str(),
-                    "Too many elements in numeric expression: at most one lower and one upper bound",
+                    "Too many elements in numeric expression",
                 ));
             }
             let Value::String(op) = &items[i] else {
                 return Err(PatternError::new(
                     op_path.as_str(),
-                    "Invalid member in numeric match: operator must be a string",
+                    format!("Invalid member in numeric match: {}", items[i]),
                 ));
             };
             let value_path = path.index(i + 1);
             let Some(operand) = items.get(i + 1) else {
                 return Err(PatternError::new(
                     value_path.as_str(),
-                    format!("Value of {op} must be numeric"),
+                    value_must_be_numeric(op),
                 ));
             };
             let Value::Number(n) = operand else {
                 return Err(PatternError::new(
                     value_path.as_str(),
-                    "Value of numeric match must be numeric",
+                    value_must_be_numeric(op),
                 ));
             };
             let value = number(n, &value_path)?;
@@ -114,7 +119,7 @@ impl NumericRange {
             if empty {
                 return Err(PatternError::new(
                     path.as_str(),
-                    "Bad numeric range: the lower bound must be below the upper bound",
+                    "Bottom must be less than top",
                 ));
             }
         }

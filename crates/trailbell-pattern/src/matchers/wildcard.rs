@@ -35,15 +35,15 @@ impl Wildcard {
         limits: &Limits,
     ) -> Result<Wildcard, PatternError> {
         let mut pieces = vec![String::new()];
-        let mut chars = text.chars();
+        let mut chars = text.chars().enumerate();
         let mut previous_was_star = false;
-        while let Some(c) = chars.next() {
+        while let Some((position, c)) = chars.next() {
             match c {
                 '*' => {
                     if previous_was_star {
                         return Err(PatternError::new(
                             path.as_str(),
-                            "Consecutive wildcard characters at pos",
+                            format!("Consecutive wildcard characters at pos {position}"),
                         ));
                     }
                     pieces.push(String::new());
@@ -51,11 +51,11 @@ impl Wildcard {
                     continue;
                 }
                 '\\' => match chars.next() {
-                    Some(escaped @ ('*' | '\\')) => push(&mut pieces, escaped),
+                    Some((_, escaped @ ('*' | '\\'))) => push(&mut pieces, escaped),
                     _ => {
                         return Err(PatternError::new(
                             path.as_str(),
-                            "Invalid escape character in wildcard pattern: only \\* and \\\\ are allowed",
+                            format!("Invalid escape character at pos {position}"),
                         ));
                     }
                 },
