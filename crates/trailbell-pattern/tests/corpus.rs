@@ -82,6 +82,14 @@ fn every_case_holds_for_each_matcher_alone() {
                         e.path()
                     ))
                 }
+                Err(e)
+                    if case
+                        .error_reason
+                        .as_ref()
+                        .is_some_and(|reason| !e.reason().contains(reason.as_str())) =>
+                {
+                    failures.push(format!("{label}: unexpected reason: {e}"))
+                }
                 Err(_) => {}
             }
             continue;
