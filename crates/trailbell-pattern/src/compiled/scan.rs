@@ -47,6 +47,8 @@ pub(crate) struct Scan {
     key: String,
     skip_stack: Vec<u8>,
     next_array: u32,
+    /// Trusted reading only: objects left early whose closing braces have not been found yet.
+    unclosed: usize,
 }
 
 impl Scan {
@@ -66,6 +68,7 @@ impl Scan {
         self.trail.clear();
         self.seen.clear();
         self.next_array = 0;
+        self.unclosed = 0;
         if u32::try_from(bytes.len()).is_err() {
             return Err(EventError::new(0, "event is larger than 4 GiB"));
         }
@@ -80,6 +83,9 @@ impl Scan {
             trusted,
         };
         let end = scanner.object(start, 0, 1)?;
+        if self.unclosed > 0 {
+            return Ok(()); // the trusted reading found everything the rules name
+        }
         let end = skip_whitespace(bytes, end);
         if end != bytes.len() {
             return Err(EventError::new(
@@ -139,17 +145,19 @@ impl Scanner<'_> {
                 None => self.skip_value(at, depth)?,
                 Some(child) => {
                     let first_leaf = self.scan.leaves.len() as u32;
-                    let end = self.value(at, child, depth, trail_start, trail_len)?;
+                    let mut end = self.value(at, child, depth, trail_start, trail_len)?;
                     self.replace_duplicate(seen_base, child, first_leaf);
                     if self.trusted
                         && self.scan.seen.len() - seen_base == self.paths.child_count(path)
                     {
+                        // Every field the rules name here was seen: leave the rest unread, and
+                        // let the enclosing objects decide whether it must be skipped at all.
                         self.scan.seen.truncate(seen_base);
-                        return if depth == 1 {
-                            Ok(self.bytes.len())
-                        } else {
-                            skip_to_close(self.bytes, end, b'{', b'}', 1)
-                        };
+                        self.scan.unclosed += 1;
+                        return Ok(end);
+                    }
+                    if self.scan.unclosed > 0 {
+                        end = self.close_unfinished(end)?;
                     }
                     end
                 }
@@ -164,6 +172,12 @@ impl Scanner<'_> {
                 _ => return Err(EventError::new(at, "expected ',' or '}'")),
             }
         }
+    }
+
+    /// Finds the closing braces of the objects left early, from `at` inside the innermost.
+    fn close_unfinished(&mut self, at: usize) -> Result<usize, EventError> {
+        let depth = std::mem::take(&mut self.scan.unclosed);
+        skip_to_close(self.bytes, at, b'{', b'}', depth)
     }
 
     /// The last occurrence of a repeated field wins: the leaves of earlier ones stop counting.
@@ -264,7 +278,11 @@ impl Scanner<'_> {
             self.scan.trail.push((array, index));
             let end = self.value(at, path, depth, trail_start, trail_len);
             self.scan.trail.pop();
-            at = skip_whitespace(self.bytes, end?);
+            let mut end = end?;
+            if self.scan.unclosed > 0 {
+                end = self.close_unfinished(end)?;
+            }
+            at = skip_whitespace(self.bytes, end);
             match self.bytes.get(at) {
                 Some(b',') => at = skip_whitespace(self.bytes, at + 1),
                 Some(b']') => return Ok(at + 1),
@@ -387,8 +405,7 @@ fn skip_to_close(
     mut depth: usize,
 ) -> Result<usize, EventError> {
     loop {
-        let Some(offset) = memchr::memchr3(b'"', open, close, bytes.get(at..).unwrap_or_default())
-        else {
+        let Some(offset) = find_quote_or(open, close, bytes.get(at..).unwrap_or_default()) else {
             return Err(EventError::new(at, "unexpected end of event"));
         };
         at += offset;
@@ -407,6 +424,23 @@ fn skip_to_close(
             }
         }
     }
+}
+
+/// The first quote or bracket of one kind. The next one is usually a few bytes away, where a plain
+/// loop beats setting up a vectorised search.
+fn find_quote_or(open: u8, close: u8, bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 64;
+    let head = &bytes[..bytes.len().min(SHORT)];
+    if let Some(found) = head
+        .iter()
+        .position(|&b| b == b'"' || b == open || b == close)
+    {
+        return Some(found);
+    }
+    if bytes.len() <= SHORT {
+        return None;
+    }
+    memchr::memchr3(b'"', open, close, &bytes[SHORT..]).map(|found| found + SHORT)
 }
 
 fn skip_string_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
