@@ -75,7 +75,8 @@ impl PathTrie {
 /// finds faster than hashing the name; nodes with many use a hash map.
 #[derive(Clone, Debug)]
 enum Children {
-    Few(Vec<(Box<[u8]>, PathId)>),
+    /// Each name with its first eight bytes as a word, compared before the name itself.
+    Few(Vec<(u64, Box<[u8]>, PathId)>),
     Many(FxHashMap<Box<[u8]>, PathId>),
 }
 
@@ -90,19 +91,22 @@ impl Default for Children {
 impl Children {
     fn get(&self, name: &[u8]) -> Option<PathId> {
         match self {
-            Children::Few(list) => list
-                .iter()
-                .find(|(n, _)| n.len() == name.len() && n.as_ref() == name)
-                .map(|(_, id)| *id),
+            Children::Few(list) => {
+                let word = head_word(name);
+                list.iter()
+                    .find(|(w, n, _)| *w == word && n.len() == name.len() && n.as_ref() == name)
+                    .map(|(_, _, id)| *id)
+            }
             Children::Many(map) => map.get(name).copied(),
         }
     }
 
     fn insert(&mut self, name: Box<[u8]>, id: PathId) {
         match self {
-            Children::Few(list) if list.len() < FEW => list.push((name, id)),
+            Children::Few(list) if list.len() < FEW => list.push((head_word(&name), name, id)),
             Children::Few(list) => {
-                let mut map: FxHashMap<Box<[u8]>, PathId> = list.drain(..).collect();
+                let mut map: FxHashMap<Box<[u8]>, PathId> =
+                    list.drain(..).map(|(_, n, id)| (n, id)).collect();
                 map.insert(name, id);
                 *self = Children::Many(map);
             }
@@ -122,4 +126,12 @@ impl Children {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The first eight bytes of a name as a word, zero-padded.
+fn head_word(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let head = &name[..name.len().min(8)];
+    word[..head.len()].copy_from_slice(head);
+    u64::from_le_bytes(word)
 }

@@ -5,7 +5,8 @@ use super::paths::{PathId, PathTrie};
 use crate::error::EventError;
 use crate::event::MAX_EVENT_DEPTH;
 use crate::event::lex::{
-    expect_literal, find_quote_or_backslash, scan_number, scan_string, skip_whitespace, unescape,
+    expect_literal, find_quote_or_backslash, scan_number, scan_string, scan_string_unchecked,
+    skip_whitespace, unescape,
 };
 
 /// The kind of a leaf value; its text is the span `start..end` of the event.
@@ -128,8 +129,13 @@ impl Scanner<'_> {
             if self.bytes.get(at) != Some(&b'"') {
                 return Err(EventError::new(at, "expected a field name"));
             }
-            let (token, after_key) = scan_string(self.bytes, at)?;
-            let raw = &self.bytes[token.start..token.end];
+            // A name is only compared, never decoded into a leaf: trusted names skip the checks.
+            let (token, after_key) = if self.trusted {
+                scan_string_unchecked(self.bytes, at)?
+            } else {
+                scan_string(self.bytes, at)?
+            };
+            let raw = self.bytes.get(token.start..token.end).unwrap_or_default();
             let child = if token.escaped {
                 unescape(raw, &mut self.scan.key);
                 self.paths.child(path, self.scan.key.as_bytes())

@@ -45,6 +45,35 @@ pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usiz
     }
 }
 
+/// Finds the end of the string at `pos` without checking its content, for events trusted to be
+/// valid JSON.
+pub(crate) fn scan_string_unchecked(
+    bytes: &[u8],
+    pos: usize,
+) -> Result<(StringToken, usize), EventError> {
+    let start = pos + 1;
+    let mut at = start;
+    let mut escaped = false;
+    loop {
+        let Some(offset) = find_quote_or_backslash(bytes.get(at..).unwrap_or_default()) else {
+            return Err(EventError::new(pos, "unterminated string"));
+        };
+        at += offset;
+        if bytes[at] == b'"' {
+            return Ok((
+                StringToken {
+                    start,
+                    end: at,
+                    escaped,
+                },
+                at + 1,
+            ));
+        }
+        escaped = true;
+        at += 2;
+    }
+}
+
 /// Most field names and values are short: a plain loop finds their end before a vectorised search
 /// would have started.
 pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
