@@ -5,8 +5,8 @@ use super::paths::{PathId, PathTrie};
 use crate::error::EventError;
 use crate::event::MAX_EVENT_DEPTH;
 use crate::event::lex::{
-    expect_literal, find_quote_or_backslash, scan_number, scan_string, scan_string_unchecked,
-    skip_whitespace, unescape,
+    byte_matches, expect_literal, find_quote_or_backslash, scan_number, scan_string,
+    scan_string_unchecked, skip_whitespace, unescape, word_at,
 };
 
 /// The kind of a leaf value; its text is the span `start..end` of the event.
@@ -432,21 +432,25 @@ fn skip_to_close(
     }
 }
 
-/// The first quote or bracket of one kind. The next one is usually a few bytes away, where a plain
-/// loop beats setting up a vectorised search.
+/// The first quote or bracket of one kind. The next one is usually a few bytes away: eight bytes
+/// at a time finds it before a vectorised search would have started.
 fn find_quote_or(open: u8, close: u8, bytes: &[u8]) -> Option<usize> {
     const SHORT: usize = 64;
-    let head = &bytes[..bytes.len().min(SHORT)];
-    if let Some(found) = head
-        .iter()
-        .position(|&b| b == b'"' || b == open || b == close)
-    {
-        return Some(found);
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = word_at(bytes, at) else {
+            return bytes[at..]
+                .iter()
+                .position(|&b| b == b'"' || b == open || b == close)
+                .map(|found| at + found);
+        };
+        let hits = byte_matches(word, b'"') | byte_matches(word, open) | byte_matches(word, close);
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
     }
-    if bytes.len() <= SHORT {
-        return None;
-    }
-    memchr::memchr3(b'"', open, close, &bytes[SHORT..]).map(|found| found + SHORT)
+    memchr::memchr3(b'"', open, close, &bytes[at..]).map(|found| at + found)
 }
 
 fn skip_string_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {

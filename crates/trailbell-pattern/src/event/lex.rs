@@ -74,18 +74,42 @@ pub(crate) fn scan_string_unchecked(
     }
 }
 
-/// Most field names and values are short: a plain loop finds their end before a vectorised search
-/// would have started.
+/// The first quote or backslash. Strings are usually short: eight bytes at a time finds their end
+/// before a vectorised search would have started; long ones go to memchr.
 pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    const SHORT: usize = 24;
-    let head = &bytes[..bytes.len().min(SHORT)];
-    if let Some(found) = head.iter().position(|&b| b == b'"' || b == b'\\') {
-        return Some(found);
+    const SHORT: usize = 32;
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = word_at(bytes, at) else {
+            return bytes[at..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .map(|found| at + found);
+        };
+        let hits = byte_matches(word, b'"') | byte_matches(word, b'\\');
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
     }
-    if bytes.len() <= SHORT {
-        return None;
-    }
-    memchr2(b'"', b'\\', &bytes[SHORT..]).map(|found| found + SHORT)
+    memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found)
+}
+
+/// The eight bytes at `at` as a word, first byte lowest.
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..at + 8)?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(word))
+}
+
+/// A word whose lowest set bit lies in the first byte of `word` equal to `byte` (bits above it may
+/// be set spuriously by the borrow; only the lowest is meaningful). Zero when no byte is equal.
+pub(crate) fn byte_matches(word: u64, byte: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 /// Checks raw string content: no control characters, and UTF-8. Bytes outside strings are ASCII
@@ -212,10 +236,8 @@ pub(crate) fn scan_number(bytes: &[u8], pos: usize) -> Result<usize, EventError>
 
 fn digits(bytes: &[u8], mut pos: usize) -> usize {
     // Eight bytes at a time: coordinates and ids are long runs of digits.
-    while let Some(chunk) = bytes.get(pos..pos + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let run = digit_run(u64::from_le_bytes(word));
+    while let Some(word) = word_at(bytes, pos) {
+        let run = digit_run(word);
         pos += run;
         if run < 8 {
             return pos;
@@ -274,6 +296,27 @@ mod tests {
         assert!(decode(r#""\x""#).is_err());
         assert!(decode("\"a\u{1}\"").is_err());
         assert!(decode(r#""abc"#).is_err());
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_found_at_any_offset() {
+        for len in 0..80 {
+            for at in 0..len {
+                for special in [b'"', b'\\'] {
+                    let mut text = vec![b'a'; len];
+                    text[at] = special;
+                    if at + 1 < len {
+                        text[at + 1] = b'"';
+                    }
+                    assert_eq!(
+                        find_quote_or_backslash(&text),
+                        Some(at),
+                        "len {len} at {at}"
+                    );
+                }
+            }
+            assert_eq!(find_quote_or_backslash(&vec![0xffu8; len]), None);
+        }
     }
 
     #[test]
