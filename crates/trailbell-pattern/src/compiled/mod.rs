@@ -6,6 +6,7 @@ mod check;
 mod index;
 mod paths;
 mod scan;
+mod skip;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -2,11 +2,11 @@
 //! path trie, skips what no rule reads, and records the leaf values at the paths rules name.
 
 use super::paths::{PathId, PathTrie};
+use super::skip::{skip_to_close, skip_trusted};
 use crate::error::EventError;
 use crate::event::MAX_EVENT_DEPTH;
 use crate::event::lex::{
-    byte_matches, expect_literal, find_quote_or_backslash, scan_number, scan_string,
-    scan_string_unchecked, skip_whitespace, unescape, word_at,
+    expect_literal, scan_number, scan_string, scan_string_unchecked, skip_whitespace, unescape,
 };
 
 /// The kind of a leaf value; its text is the span `start..end` of the event.
@@ -378,91 +378,4 @@ fn skip_key(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
         return Err(EventError::new(at, "expected ':'"));
     }
     Ok(at + 1)
-}
-
-/// Skips the value at `pos` of an event trusted to be valid JSON: only quotes and the brackets of
-/// the container being skipped are looked at, found by a vectorised search.
-fn skip_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
-    match bytes.get(pos) {
-        Some(b'"') => skip_string_trusted(bytes, pos),
-        Some(b'{') => skip_to_close(bytes, pos + 1, b'{', b'}', 1),
-        Some(b'[') => skip_to_close(bytes, pos + 1, b'[', b']', 1),
-        Some(_) => {
-            let mut at = pos;
-            while let Some(b) = bytes.get(at) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
-                    break;
-                }
-                at += 1;
-            }
-            Ok(at)
-        }
-        None => Err(EventError::new(pos, "unexpected end of event")),
-    }
-}
-
-/// Finds the bracket that closes a container, starting inside it at `depth`. In valid JSON the
-/// other kind of bracket is balanced within, so only this kind needs counting.
-fn skip_to_close(
-    bytes: &[u8],
-    mut at: usize,
-    open: u8,
-    close: u8,
-    mut depth: usize,
-) -> Result<usize, EventError> {
-    loop {
-        let Some(offset) = find_quote_or(open, close, bytes.get(at..).unwrap_or_default()) else {
-            return Err(EventError::new(at, "unexpected end of event"));
-        };
-        at += offset;
-        match bytes[at] {
-            b'"' => at = skip_string_trusted(bytes, at)?,
-            b if b == open => {
-                depth += 1;
-                at += 1;
-            }
-            _ => {
-                depth -= 1;
-                at += 1;
-                if depth == 0 {
-                    return Ok(at);
-                }
-            }
-        }
-    }
-}
-
-/// The first quote or bracket of one kind. The next one is usually a few bytes away: eight bytes
-/// at a time finds it before a vectorised search would have started.
-fn find_quote_or(open: u8, close: u8, bytes: &[u8]) -> Option<usize> {
-    const SHORT: usize = 64;
-    let mut at = 0;
-    while at < SHORT {
-        let Some(word) = word_at(bytes, at) else {
-            return bytes[at..]
-                .iter()
-                .position(|&b| b == b'"' || b == open || b == close)
-                .map(|found| at + found);
-        };
-        let hits = byte_matches(word, b'"') | byte_matches(word, open) | byte_matches(word, close);
-        if hits != 0 {
-            return Some(at + (hits.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    memchr::memchr3(b'"', open, close, &bytes[at..]).map(|found| at + found)
-}
-
-fn skip_string_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
-    let mut at = pos + 1;
-    loop {
-        let Some(offset) = find_quote_or_backslash(bytes.get(at..).unwrap_or_default()) else {
-            return Err(EventError::new(pos, "unterminated string"));
-        };
-        at += offset;
-        if bytes[at] == b'"' {
-            return Ok(at + 1);
-        }
-        at += 2;
-    }
 }
