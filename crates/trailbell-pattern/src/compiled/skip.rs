@@ -74,7 +74,15 @@ pub(super) fn skip_to_close(
             }
             continue;
         }
-        let quotes = pack(equal_bytes(word, b'"'));
+        let quote_bits = equal_bytes(word, b'"');
+        let bracket_bits = equal_bytes(word, open) | equal_bytes(word, close);
+        if bracket_bits == 0 {
+            // Most words: only the quotes' parity carries on.
+            walk.in_string ^= quote_bits.count_ones() & 1 == 1;
+            at += 8;
+            continue;
+        }
+        let quotes = pack(quote_bits);
         let opens = pack(equal_bytes(word, open));
         let closes = pack(equal_bytes(word, close));
         let mut inside = prefix_xor(quotes);
