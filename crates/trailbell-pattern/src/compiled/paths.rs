@@ -92,9 +92,14 @@ impl Children {
     fn get(&self, name: &[u8]) -> Option<PathId> {
         match self {
             Children::Few(list) => {
-                let word = head_word(name);
+                // Lengths rule out most names before any byte of them is read.
+                let mut word = None;
                 list.iter()
-                    .find(|(w, n, _)| *w == word && n.len() == name.len() && n.as_ref() == name)
+                    .find(|(w, n, _)| {
+                        n.len() == name.len()
+                            && *w == *word.get_or_insert_with(|| head_word(name))
+                            && n.as_ref() == name
+                    })
                     .map(|(_, _, id)| *id)
             }
             Children::Many(map) => map.get(name).copied(),
