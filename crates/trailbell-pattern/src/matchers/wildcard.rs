@@ -9,9 +9,17 @@ use crate::path::JsonPath;
 
 /// A wildcard value split at its unescaped stars: `pieces[0]` must start the value, the last piece
 /// must end it, and the ones between must appear in order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Wildcard {
     pieces: Vec<String>,
+    /// Searchers for the middle pieces, built once rather than on every value.
+    finders: Vec<memmem::Finder<'static>>,
+}
+
+impl PartialEq for Wildcard {
+    fn eq(&self, other: &Wildcard) -> bool {
+        self.pieces == other.pieces
+    }
 }
 
 impl Wildcard {
@@ -73,7 +81,12 @@ impl Wildcard {
                 ),
             ));
         }
-        Ok(Wildcard { pieces })
+        let middle = pieces.len().saturating_sub(1).max(1);
+        let finders = pieces[1..middle]
+            .iter()
+            .map(|piece| memmem::Finder::new(piece.as_bytes()).into_owned())
+            .collect();
+        Ok(Wildcard { pieces, finders })
     }
 
     pub(crate) fn accepts(&self, value: &str) -> bool {
@@ -82,7 +95,7 @@ impl Wildcard {
             Some(split) => split,
             None => return value.is_empty(),
         };
-        let Some((last, middle)) = rest.split_last() else {
+        let Some((last, _)) = rest.split_last() else {
             return value == first.as_bytes();
         };
         if value.len() < first.len() + last.len()
@@ -93,9 +106,9 @@ impl Wildcard {
         }
         // Leftmost-first placement of each middle piece is optimal for star-only globs.
         let mut window = &value[first.len()..value.len() - last.len()];
-        for piece in middle {
-            match memmem::find(window, piece.as_bytes()) {
-                Some(at) => window = &window[at + piece.len()..],
+        for finder in &self.finders {
+            match finder.find(window) {
+                Some(at) => window = &window[at + finder.needle().len()..],
                 None => return false,
             }
         }
