@@ -1,4 +1,5 @@
-//! Rule sets: a JSON object of rule name to event pattern, validated and compiled into one matcher.
+//! JSON rules files: one object of rule name to event pattern, validated and compiled into one
+//! matcher. This is the format `trailbell match --rules` reads.
 //!
 //! ```
 //! use trailbell::rules::RuleSet;
@@ -16,9 +17,9 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use trailbell_pattern::{EventError, Matcher, MatcherBuilder, PatternError};
+use trailbell_pattern::{EventError, Matcher, MatcherBuilder};
 
-use crate::sanitize;
+use super::error::{RuleProblem, RulesError};
 
 /// Named rules compiled into one immutable matcher.
 pub struct RuleSet {
@@ -82,50 +83,6 @@ impl RuleSet {
         debug_assert!(names.is_sorted());
         Ok(names)
     }
-}
-
-/// Why a rules file could not be turned into a [`RuleSet`].
-#[derive(Debug, thiserror::Error)]
-pub enum RulesError {
-    /// The text is not JSON, or not a JSON object.
-    #[error(transparent)]
-    Json(serde_json::Error),
-    /// One or more rules are invalid; every one of them is listed, sorted by rule name.
-    #[error("{}", format_problems(.0))]
-    InvalidRules(Vec<RuleProblem>),
-}
-
-/// One invalid rule.
-#[derive(Debug, thiserror::Error)]
-pub enum RuleProblem {
-    /// The rule's event pattern is not valid.
-    #[error(transparent)]
-    Pattern(PatternError),
-    /// Another rule earlier in the file has the same name.
-    #[error("rule {0:?}: duplicate rule name")]
-    DuplicateName(String),
-}
-
-impl RuleProblem {
-    /// The name of the invalid rule.
-    pub fn rule(&self) -> &str {
-        match self {
-            RuleProblem::Pattern(err) => err.rule().unwrap_or_default(),
-            RuleProblem::DuplicateName(name) => name,
-        }
-    }
-}
-
-/// `N invalid rule(s):` and then one indented line per problem, each escaped for the terminal so
-/// that nothing in a rule name or a pattern can break the list's layout.
-fn format_problems(problems: &[RuleProblem]) -> String {
-    let plural = if problems.len() == 1 { "" } else { "s" };
-    let mut text = format!("{} invalid rule{plural}:", problems.len());
-    for problem in problems {
-        text.push_str("\n  ");
-        text.push_str(&sanitize::for_terminal(&problem.to_string()));
-    }
-    text
 }
 
 /// A rules file's entries in file order, each pattern kept as its exact text.

@@ -1,0 +1,166 @@
+//! Rule tests: every rule's test events run through the compiled matcher and the reference
+//! matcher, which must both give the expected answer.
+
+use trailbell_pattern::{ReferenceMatcher, RuleId};
+
+use super::pack::CompiledRules;
+
+/// The outcome of every test of a pack.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestReport {
+    /// Tests both matchers answered as expected.
+    pub passed: usize,
+    /// The others, in rule order then test order.
+    pub failures: Vec<TestFailure>,
+    /// The names of rules with no tests at all.
+    pub untested: Vec<String>,
+}
+
+impl TestReport {
+    /// Whether every test passed.
+    pub fn all_passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// One test that did not give the expected answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestFailure {
+    /// The rule's name.
+    pub rule: String,
+    /// The test's name.
+    pub test: String,
+    /// The file the rule came from.
+    pub source: String,
+    /// Whether the rule should have matched.
+    pub expected: bool,
+    /// The compiled matcher's answer, or why the event could not be read.
+    pub compiled: Result<bool, String>,
+    /// The reference matcher's answer, or why the event could not be read.
+    pub reference: Result<bool, String>,
+}
+
+impl TestFailure {
+    /// What went wrong, in one line without the rule and test names: `expected a match, got
+    /// none`, or each matcher's answer when they disagree.
+    pub fn describe(&self) -> String {
+        let expected = answer(self.expected);
+        if self.compiled == self.reference {
+            let got = match &self.compiled {
+                Ok(true) => "a match".to_owned(),
+                Ok(false) => "none".to_owned(),
+                Err(err) => format!("an unreadable event ({err})"),
+            };
+            format!("expected {expected}, got {got}")
+        } else {
+            format!(
+                "expected {expected}; the compiled matcher answered {}, the reference matcher {}",
+                outcome(&self.compiled),
+                outcome(&self.reference)
+            )
+        }
+    }
+}
+
+fn answer(matches: bool) -> &'static str {
+    if matches { "a match" } else { "no match" }
+}
+
+fn outcome(result: &Result<bool, String>) -> String {
+    match result {
+        Ok(matches) => answer(*matches).to_owned(),
+        Err(err) => format!("an error ({err})"),
+    }
+}
+
+impl CompiledRules {
+    /// Runs every rule's tests. Each test event goes through the whole pack with both the
+    /// compiled matcher and [`ReferenceMatcher`]; it passes when both say the test's rule matches
+    /// exactly when the test expects it to.
+    ///
+    /// ```
+    /// let report = trailbell::rules::RulePack::builtin().compile()?.run_tests();
+    /// assert!(report.all_passed(), "{:?}", report.failures);
+    /// assert!(report.passed > 0);
+    /// # Ok::<(), trailbell::rules::RulesError>(())
+    /// ```
+    pub fn run_tests(&self) -> TestReport {
+        let mut reference = ReferenceMatcher::new();
+        // Same order as the compiled matcher, so ids agree. The patterns were validated when the
+        // pack was read; one that fails here answers with its error in every test.
+        let reference_ids: Vec<Result<RuleId, String>> = self
+            .rules()
+            .iter()
+            .map(|rule| {
+                reference
+                    .add_rule(&rule.name, &rule.event_pattern)
+                    .map_err(|err| err.to_string())
+            })
+            .collect();
+
+        let mut report = TestReport::default();
+        let mut cache = self.matcher().new_cache();
+        let mut ids = Vec::new();
+        for (index, rule) in self.rules().iter().enumerate() {
+            if rule.tests.is_empty() {
+                report.untested.push(rule.name.clone());
+            }
+            for test in &rule.tests {
+                let event = test.event.as_bytes();
+                let compiled = self
+                    .matcher()
+                    .matches_with(&mut cache, event, &mut ids)
+                    .map(|()| ids.iter().any(|id| id.index() == index))
+                    .map_err(|err| err.to_string());
+                let reference = match &reference_ids[index] {
+                    Ok(reference_id) => reference
+                        .matches(event)
+                        .map(|found| found.contains(reference_id))
+                        .map_err(|err| err.to_string()),
+                    Err(err) => Err(err.clone()),
+                };
+                if compiled == Ok(test.matches) && reference == Ok(test.matches) {
+                    report.passed += 1;
+                } else {
+                    report.failures.push(TestFailure {
+                        rule: rule.name.clone(),
+                        test: test.name.clone(),
+                        source: rule.source.clone(),
+                        expected: test.matches,
+                        compiled,
+                        reference,
+                    });
+                }
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(compiled: Result<bool, String>, reference: Result<bool, String>) -> TestFailure {
+        TestFailure {
+            rule: "r".to_owned(),
+            test: "t".to_owned(),
+            source: "rules/r.toml".to_owned(),
+            expected: true,
+            compiled,
+            reference,
+        }
+    }
+
+    #[test]
+    fn a_failure_says_what_was_expected_and_what_came() {
+        assert_eq!(
+            failure(Ok(false), Ok(false)).describe(),
+            "expected a match, got none"
+        );
+        assert_eq!(
+            failure(Ok(false), Ok(true)).describe(),
+            "expected a match; the compiled matcher answered no match, the reference matcher a match"
+        );
+    }
+}
