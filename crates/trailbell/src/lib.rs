@@ -8,10 +8,12 @@
 //!
 //! - [`rules`]: a rules file (`{"rule name": event pattern, ...}`) loaded and validated, every invalid
 //!   rule reported at once, compiled into one matcher.
+//! - [`cloudtrail`]: CloudTrail log files read and their records turned into EventBridge envelopes.
 //! - [`sanitize`]: escaping untrusted text (rule names, paths, event contents) before it reaches a
 //!   terminal.
 //!
 //! The command line itself (`src/cli/`, `src/main.rs`) belongs to the binary.
 
+pub mod cloudtrail;
 pub mod rules;
 pub mod sanitize;
