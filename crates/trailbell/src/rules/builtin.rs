@@ -19,9 +19,32 @@ pub(crate) const RULE_FILES: &[(&str, &str)] = embed!(
     "rules/",
     ".toml",
     [
+        "cloudtrail-created-or-started",
+        "cloudtrail-stopped-or-changed",
+        "config-recording-changed",
         "console-sign-in",
+        "console-sign-in-failed",
+        "console-sign-in-without-mfa",
+        "ec2-instance-terminated-stopped-or-modified",
+        "iam-access-key-created",
+        "iam-policy-changed",
         "iam-user-created-or-deleted",
+        "kms-key-disabled-or-deletion-scheduled",
+        "network-acl-changed",
+        "network-gateway-changed",
+        "organizations-changed",
+        "rds-database-deleted-stopped-or-modified",
+        "rds-database-deleted-without-final-snapshot",
+        "rds-database-made-public",
+        "root-account-used",
         "root-console-sign-in",
+        "route-table-changed",
+        "s3-bucket-access-changed",
+        "s3-bucket-configuration-changed",
+        "security-group-changed",
+        "security-group-opened-to-internet",
+        "unauthorized-api-call",
+        "vpc-changed",
     ]
 );
 
@@ -30,24 +53,122 @@ pub(crate) const EVENT_FILES: &[(&str, &str)] = embed!(
     "rules/events/",
     ".json",
     [
+        "cloudtrail-create-trail",
+        "cloudtrail-delete-trail",
+        "cloudtrail-describe-trails",
+        "cloudtrail-lookup-events",
+        "cloudtrail-put-event-selectors",
+        "cloudtrail-start-logging",
         "cloudtrail-stop-logging",
+        "cloudtrail-stop-logging-denied",
+        "cloudtrail-update-trail",
+        "config-delete-delivery-channel",
+        "config-describe-configuration-recorders",
+        "config-put-configuration-recorder",
+        "config-put-delivery-channel",
+        "config-start-configuration-recorder",
+        "config-stop-configuration-recorder",
         "console-login-iam-failure",
+        "console-login-iam-failure-no-such-user",
         "console-login-iam-mfa",
+        "console-login-iam-mfa-lowercase",
+        "console-login-iam-mfa-uppercase",
         "console-login-iam-no-mfa",
+        "console-login-iam-no-mfa-regional",
+        "console-login-identity-center-user",
         "console-login-root-failure",
+        "console-login-root-failure-wrong-password",
         "console-login-root-mfa",
         "console-login-root-no-mfa",
+        "console-login-root-no-mfa-field",
         "console-login-saml",
+        "console-login-saml-user",
         "console-login-sso",
         "console-login-unknown-user",
+        "ec2-attach-internet-gateway",
+        "ec2-create-customer-gateway",
+        "ec2-create-nat-gateway",
+        "ec2-create-network-acl-entry",
+        "ec2-create-route",
+        "ec2-create-security-group",
+        "ec2-create-vpc",
+        "ec2-create-vpc-peering-connection",
+        "ec2-delete-internet-gateway",
+        "ec2-delete-network-acl",
+        "ec2-delete-security-group",
+        "ec2-delete-vpc",
         "ec2-describe-instances",
+        "ec2-describe-network-acls",
+        "ec2-disassociate-route-table",
+        "ec2-modify-instance-attribute",
+        "ec2-modify-vpc-attribute",
+        "ec2-replace-network-acl-association",
+        "ec2-replace-route-table-association",
+        "ec2-run-instances",
+        "ec2-sg-egress-open",
+        "ec2-sg-ingress-from-group",
+        "ec2-sg-ingress-mixed",
         "ec2-sg-ingress-open-22",
+        "ec2-sg-ingress-open-denied",
+        "ec2-sg-ingress-open-ipv6",
+        "ec2-sg-ingress-private",
+        "ec2-sg-modify-rules-open",
+        "ec2-sg-modify-rules-private",
+        "ec2-sg-revoke-ingress-open",
+        "ec2-start-instances",
         "ec2-stop-instances",
+        "ec2-terminate-instances",
         "ec2-unauthorized",
+        "iam-attach-role-policy",
+        "iam-attach-user-policy-root-console",
+        "iam-create-access-key",
+        "iam-create-access-key-root",
+        "iam-create-policy-version",
+        "iam-create-role",
         "iam-create-user",
+        "iam-create-user-denied",
         "iam-delete-user",
+        "iam-get-user-no-such-entity",
+        "iam-list-access-keys",
+        "iam-put-user-policy",
+        "iam-update-access-key",
+        "kms-cancel-key-deletion",
+        "kms-disable-key",
+        "kms-enable-key",
+        "kms-schedule-key-deletion",
+        "organizations-attach-policy",
+        "organizations-create-account",
+        "organizations-describe-organization",
+        "organizations-leave-organization",
+        "organizations-list-accounts",
+        "rds-create-db-instance-public",
+        "rds-create-db-snapshot",
+        "rds-delete-db-cluster",
         "rds-delete-db-instance",
+        "rds-delete-db-instance-final-snapshot",
+        "rds-modify-db-instance-class",
+        "rds-modify-db-instance-public",
+        "rds-start-db-instance",
+        "rds-stop-db-instance",
+        "root-api-call-by-service",
+        "root-service-event",
+        "s3-access-denied-log-delivery",
+        "s3-delete-bucket-policy",
+        "s3-delete-bucket-public-access-block",
+        "s3-delete-bucket-replication",
+        "s3-get-bucket-policy",
+        "s3-head-bucket-access-denied",
+        "s3-put-account-public-access-block",
+        "s3-put-bucket-acl",
+        "s3-put-bucket-cors",
+        "s3-put-bucket-lifecycle",
         "s3-put-bucket-policy",
+        "s3-put-bucket-policy-denied",
+        "s3-put-bucket-public-access-block",
+        "s3-put-bucket-tagging",
+        "secretsmanager-access-denied",
+        "signin-check-mfa-root",
+        "signin-switch-role",
     ]
 );
 
@@ -104,5 +225,88 @@ mod tests {
             Some(true)
         );
         assert_eq!(event("no-such-fixture"), None);
+    }
+}
+
+/// The built-in pack as a whole: valid, tested, documented.
+#[cfg(test)]
+mod pack_tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::EVENT_FILES;
+    use crate::rules::RulePack;
+    use crate::rules::pack::load_builtin;
+
+    #[test]
+    fn the_builtin_pack_is_valid() {
+        if let Err(err) = load_builtin() {
+            panic!("{err}");
+        }
+    }
+
+    #[test]
+    fn every_builtin_rule_test_passes_with_both_matchers() {
+        let report = RulePack::builtin()
+            .compile()
+            .expect("the built-in pack compiles")
+            .run_tests();
+        let failures: Vec<String> = report
+            .failures
+            .iter()
+            .map(|f| format!("{} / {}: {}", f.rule, f.test, f.describe()))
+            .collect();
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert!(report.untested.is_empty(), "{:?}", report.untested);
+    }
+
+    #[test]
+    fn every_builtin_rule_has_two_matching_and_two_non_matching_tests() {
+        for rule in RulePack::builtin().rules() {
+            let matching = rule.tests.iter().filter(|t| t.matches).count();
+            let non_matching = rule.tests.len() - matching;
+            assert!(
+                matching >= 2 && non_matching >= 2,
+                "{}: {matching} matching and {non_matching} non-matching tests",
+                rule.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_builtin_fixture_is_used_by_a_test() {
+        let pack = RulePack::builtin();
+        let used: BTreeSet<&str> = pack
+            .rules()
+            .iter()
+            .flat_map(|rule| rule.tests.iter().map(|test| test.event.as_str()))
+            .collect();
+        let unused: Vec<&str> = EVENT_FILES
+            .iter()
+            .filter(|(_, text)| !used.contains(text))
+            .map(|(stem, _)| *stem)
+            .collect();
+        assert!(unused.is_empty(), "unused fixtures: {unused:?}");
+    }
+
+    #[test]
+    fn every_builtin_rule_has_its_row_in_docs_rules_md() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/RULES.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/RULES.md exists");
+        for rule in RulePack::builtin().rules() {
+            let row = format!("| `{}` | {} |", rule.name, rule.severity);
+            assert!(
+                doc.lines().any(|line| line.starts_with(&row)),
+                "docs/RULES.md has no table row starting {row:?}"
+            );
+            for cis in &rule.cis {
+                assert!(
+                    doc.lines()
+                        .any(|line| line.starts_with(&row) && line.contains(cis.as_str())),
+                    "docs/RULES.md's row for {} does not name CIS {cis}",
+                    rule.name
+                );
+            }
+        }
     }
 }

@@ -220,7 +220,7 @@ impl RulePack {
 }
 
 /// The built-in rule files, read as a directory would be.
-fn load_builtin() -> Result<RulePack, RulesError> {
+pub(crate) fn load_builtin() -> Result<RulePack, RulesError> {
     let mut fixtures = Fixtures::builtin();
     let mut problems = Vec::new();
     let mut rules = Vec::new();
