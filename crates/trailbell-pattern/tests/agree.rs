@@ -183,6 +183,27 @@ fn assert_agree(patterns: &[Value], events: &[Value]) -> Result<(), TestCaseErro
     Ok(())
 }
 
+#[test]
+fn trusted_reading_of_broken_escapes_never_panics() {
+    // Regression for a fuzz find: unpaired surrogates in names the trusted reading does not check.
+    let mut builder = MatcherBuilder::new();
+    builder
+        .add_rule("a", r#"{"yy": {"a": [1]}}"#)
+        .expect("valid");
+    let matcher = builder.build();
+    let mut cache = matcher.new_cache();
+    let mut out = Vec::new();
+    for event in [
+        &br#"{"yy240d\ud83d\ud83d\": 1}"#[..],
+        br#"{"\ud83d\ud83d": 1, "yy": {"a": 1}}"#,
+        br#"{"\udc00": {"a": 1}}"#,
+        br#"{"yy": {"\u12": 1}}"#,
+    ] {
+        let _ = matcher.matches_trusted_with(&mut cache, event, &mut out);
+        assert!(matcher.matches_with(&mut cache, event, &mut out).is_err());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
 
@@ -200,6 +221,15 @@ proptest! {
         events in prop::collection::vec(event(), 1..6),
     ) {
         assert_agree(&patterns, &events)?;
+    }
+
+    #[test]
+    fn trusted_reading_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..96)) {
+        let mut builder = MatcherBuilder::new();
+        builder.add_rule("a", r#"{"a": {"b": [{"prefix": "x"}]}, "c": [{"exists": false}]}"#).expect("valid");
+        let matcher = builder.build();
+        let (mut cache, mut out) = (matcher.new_cache(), Vec::new());
+        let _ = matcher.matches_trusted_with(&mut cache, &bytes, &mut out);
     }
 
     #[test]

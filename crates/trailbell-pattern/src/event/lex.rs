@@ -160,7 +160,8 @@ fn hex4(bytes: &[u8], pos: usize) -> Option<u32> {
     })
 }
 
-/// Decodes a string token that was validated by [`scan_string`] and holds escapes.
+/// Decodes a string token that holds escapes. Total on any bytes: what [`scan_string`] would have
+/// rejected (only a trusted reading lets it through) decodes to U+FFFD rather than failing.
 pub(crate) fn unescape(raw: &[u8], out: &mut String) {
     out.clear();
     let mut i = 0;
@@ -177,17 +178,24 @@ pub(crate) fn unescape(raw: &[u8], out: &mut String) {
             Some(b'n') => '\n',
             Some(b'r') => '\r',
             Some(b't') => '\t',
-            Some(b'u') => {
-                let unit = hex4(raw, i + 2).unwrap_or(0xFFFD);
-                if (0xD800..=0xDBFF).contains(&unit) {
-                    let low = hex4(raw, i + 8).unwrap_or(0xDC00);
-                    i += 6;
-                    char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
-                        .unwrap_or('\u{FFFD}')
-                } else {
-                    char::from_u32(unit).unwrap_or('\u{FFFD}')
+            Some(b'u') => match hex4(raw, i + 2) {
+                Some(high @ 0xD800..=0xDBFF) => {
+                    let low = (raw.get(i + 6) == Some(&b'\\') && raw.get(i + 7) == Some(&b'u'))
+                        .then(|| hex4(raw, i + 8))
+                        .flatten();
+                    match low {
+                        Some(low @ 0xDC00..=0xDFFF) => {
+                            i += 6;
+                            char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                                .unwrap_or('\u{FFFD}')
+                        }
+                        // Only a trusted reading sees an unpaired surrogate: it decodes to U+FFFD.
+                        _ => '\u{FFFD}',
+                    }
                 }
-            }
+                Some(unit) => char::from_u32(unit).unwrap_or('\u{FFFD}'),
+                None => '\u{FFFD}',
+            },
             Some(&other) => other as char,
             None => break,
         };
@@ -337,6 +345,25 @@ mod tests {
             );
         }
         assert_eq!(digits(b"1234567890123456789x", 0), 19);
+    }
+
+    #[test]
+    fn unescaping_is_total_on_unvalidated_text() {
+        // Found by the match_event fuzz target: two high surrogates in a trusted event's name.
+        let mut out = String::new();
+        for raw in [
+            &br"\ud83d\ud83d"[..],
+            br"\ud83d\u0041",
+            br"\ud83d",
+            br"\udc00x",
+            br"\u12",
+            br"\",
+            b"\\\xff",
+        ] {
+            unescape(raw, &mut out);
+        }
+        unescape(br"\ud83d\ud83dA", &mut out);
+        assert_eq!(out, "\u{FFFD}\u{FFFD}A");
     }
 
     #[test]
