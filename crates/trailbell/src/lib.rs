@@ -6,8 +6,9 @@
 //!
 //! # Contents
 //!
-//! - [`rules`]: a rules file (`{"rule name": event pattern, ...}`) loaded and validated, every invalid
-//!   rule reported at once, compiled into one matcher.
+//! - [`rules`]: rule packs (one TOML file per rule with a severity and tests; the built-in pack in
+//!   `rules/`, embedded) and JSON rules files (`{"rule name": event pattern, ...}`), loaded and
+//!   validated with every problem reported at once, compiled into one matcher.
 //! - [`cloudtrail`]: CloudTrail log files read and their records turned into EventBridge envelopes.
 //! - [`sanitize`]: escaping untrusted text (rule names, paths, event contents) before it reaches a
 //!   terminal.

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 mod match_events;
+mod rules;
 mod test_event_pattern;
 
 /// Exit code for a negative answer: the command ran, but some of its input was rejected.
@@ -30,6 +31,8 @@ enum Command {
     TestEventPattern(test_event_pattern::Args),
     /// Match events (JSON lines) against a file of named rules; print the matching rule names.
     Match(match_events::Args),
+    /// List the rules of a rule pack (default: the built-in one), or run their tests.
+    Rules(rules::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -37,6 +40,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::TestEventPattern(args) => test_event_pattern::run(&args),
         Command::Match(args) => match_events::run(&args),
+        Command::Rules(args) => rules::run(&args),
     }
 }
 

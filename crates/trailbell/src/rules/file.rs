@@ -380,12 +380,14 @@ impl Checker<'_> {
 
     fn unknown_keys(&mut self, table: &Table, prefix: &str, known: &[&str]) {
         for key in table.keys() {
-            if !known.contains(&key.as_str()) {
-                self.problem(
-                    &format!("{prefix}{key}"),
-                    format!("unknown key, expected one of {}", known.join(", ")),
-                );
+            if known.contains(&key.as_str()) {
+                continue;
             }
+            let message = match known.iter().find(|k| edit_distance(k, key) <= 2) {
+                Some(close) => format!("unknown key, did you mean {close}?"),
+                None => format!("unknown key, expected one of {}", known.join(", ")),
+            };
+            self.problem(&format!("{prefix}{key}"), message);
         }
     }
 }
@@ -398,6 +400,21 @@ fn check_event(text: &str) -> Result<(), String> {
         .matches(text.as_bytes())
         .map(|_| ())
         .map_err(|err| err.to_string())
+}
+
+/// The Levenshtein distance between two short strings, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// `expected a string, found an integer`.
@@ -439,5 +456,242 @@ fn toml_error(text: &str, err: &toml::de::Error) -> String {
             format!("invalid TOML at line {line}, column {column}: {message}")
         }
         None => format!("invalid TOML: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r#"
+name = "x"
+title = "X happened"
+severity = "low"
+description = "Why it matters."
+event_pattern = '{"source": ["aws.signin"]}'
+cis = ["4.3"]
+
+[[tests]]
+name = "by fixture"
+event = "console-login-iam-mfa"
+matches = true
+
+[[tests]]
+name = "inline"
+event_json = '{"source": "aws.ec2"}'
+matches = false
+"#;
+
+    /// Parses `text` as `rules/x.toml`; the rule, or every problem as `key: message`.
+    fn parse(text: &str) -> Result<Rule, Vec<String>> {
+        let mut problems = Vec::new();
+        let rule = parse_rule_file(
+            "rules/x.toml",
+            "x",
+            text,
+            &mut Fixtures::builtin(),
+            &mut problems,
+        );
+        for problem in &problems {
+            assert_eq!(problem.file(), "rules/x.toml");
+        }
+        match rule {
+            Some(rule) if problems.is_empty() => Ok(rule),
+            None if !problems.is_empty() => Err(problems
+                .iter()
+                .map(|p| format!("{}: {}", p.key(), p.message()))
+                .collect()),
+            _ => panic!("a rule and problems: {problems:?}"),
+        }
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        parse(text).expect_err("the file is invalid")
+    }
+
+    #[test]
+    fn a_valid_file_becomes_a_rule_with_fixtures_resolved() {
+        let rule = parse(VALID).expect("valid");
+        assert_eq!(rule.name, "x");
+        assert_eq!(rule.severity, Severity::Low);
+        assert_eq!(rule.cis, ["4.3"]);
+        assert_eq!(rule.source, "rules/x.toml");
+        assert_eq!(rule.tests.len(), 2);
+        assert_eq!(
+            Some(rule.tests[0].event.as_str()),
+            builtin::event("console-login-iam-mfa")
+        );
+        assert_eq!(rule.tests[1].event, r#"{"source": "aws.ec2"}"#);
+        assert!(rule.tests[0].matches && !rule.tests[1].matches);
+    }
+
+    #[test]
+    fn tests_and_cis_are_optional() {
+        let rule = parse(
+            "name = \"x\"\ntitle = \"t\"\nseverity = \"info\"\ndescription = \"d\"\nevent_pattern = '{}'\n",
+        )
+        .expect("valid");
+        assert!(rule.tests.is_empty() && rule.cis.is_empty());
+    }
+
+    #[test]
+    fn every_missing_key_is_reported() {
+        assert_eq!(
+            problems(""),
+            [
+                "name: missing, expected a string",
+                "title: missing, expected a string",
+                "severity: missing, expected a string",
+                "description: missing, expected a string",
+                "event_pattern: missing, expected a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_patterns_name_the_json_path() {
+        let text = VALID.replace(
+            r#"{"source": ["aws.signin"]}"#,
+            r#"{"detail": {"n": [{"numeric": [">", "x"]}]}}"#,
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("event_pattern: Event pattern is not valid. Reason: ")
+                && found[0].ends_with(" (at $.detail.n[0].numeric[1])"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_a_suggestion_when_close() {
+        let text = format!(
+            "{VALID}\n[[tests]]\nname = \"t\"\nevent = \"iam-create-user\"\nmatch = true\n"
+        );
+        let text = text.replacen("cis =", "severty = \"high\"\ncis =", 1);
+        assert_eq!(
+            problems(&text),
+            [
+                "tests[2].matches: missing, expected a boolean",
+                "tests[2].match: unknown key, did you mean matches?",
+                "severty: unknown key, did you mean severity?",
+            ]
+        );
+        let text = VALID.replacen("cis =", "owner = \"me\"\ncis =", 1);
+        assert_eq!(
+            problems(&text),
+            [
+                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, tests"
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_say_what_was_found() {
+        let text = VALID
+            .replace("severity = \"low\"", "severity = 3")
+            .replace("cis = [\"4.3\"]", "cis = \"4.3\"")
+            .replace("matches = true", "matches = \"yes\"");
+        assert_eq!(
+            problems(&text),
+            [
+                "severity: expected a string, found an integer",
+                "cis: expected an array of strings, found a string",
+                "tests[0].matches: expected a boolean, found a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn severities_and_names_are_checked() {
+        let text = VALID
+            .replace("severity = \"low\"", "severity = \"Low\"")
+            .replace("name = \"x\"", "name = \"y\"");
+        assert_eq!(
+            problems(&text),
+            [
+                "name: \"y\" does not match the file name: name the file y.toml",
+                "severity: unknown severity \"Low\", expected one of info, low, medium, high, critical",
+            ]
+        );
+        let text = VALID.replace("name = \"x\"", "name = \"a b\"");
+        assert_eq!(
+            problems(&text),
+            [
+                "name: \"a b\" is not a valid rule name: use 1 to 64 letters, digits, '.', '-' or '_'"
+            ]
+        );
+    }
+
+    #[test]
+    fn test_events_must_exist_and_be_readable() {
+        let text = VALID
+            .replace("\"console-login-iam-mfa\"", "\"no-such-fixture\"")
+            .replace(r#"'{"source": "aws.ec2"}'"#, "'[1, 2]'");
+        assert_eq!(
+            problems(&text),
+            [
+                "tests[0].event: unknown event fixture \"no-such-fixture\" (looked in rules/events/)",
+                "tests[1].event_json: not a valid event: invalid event at byte 0: event is not a JSON object",
+            ]
+        );
+        let text = VALID.replace("\"console-login-iam-mfa\"", "\"../secrets\"");
+        assert_eq!(
+            problems(&text),
+            [
+                "tests[0].event: \"../secrets\" is not a fixture name: use letters, digits, '.', '-' or '_', without a path or .json"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_test_has_exactly_one_event_and_a_unique_name() {
+        let text = VALID
+            .replace("name = \"inline\"", "name = \"by fixture\"")
+            .replace("event_json =", "event = \"iam-create-user\"\nevent_json =");
+        assert_eq!(
+            problems(&text),
+            [
+                "tests[1].name: \"by fixture\" is also the name of tests[0]",
+                "tests[1]: has both `event` and `event_json`; keep one",
+            ]
+        );
+        let text = VALID.replace("event = \"console-login-iam-mfa\"\n", "");
+        assert_eq!(
+            problems(&text),
+            ["tests[0]: needs an event: `event` (a fixture's name) or `event_json` (an envelope)"]
+        );
+    }
+
+    #[test]
+    fn toml_syntax_errors_give_line_and_column() {
+        let found = problems("name = \"x\"\ntitle = \"unterminated\n");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with(": invalid TOML at line 2, column "),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn empty_strings_are_refused() {
+        let text = VALID.replace("title = \"X happened\"", "title = \"  \"");
+        assert_eq!(problems(&text), ["title: must not be empty"]);
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("matches", "match"), 2);
+        assert_eq!(edit_distance("severity", "severty"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("név", "nev"), 1);
+    }
+
+    #[test]
+    fn cis_references_are_dotted_numbers() {
+        assert!(is_cis_reference("4.3") && is_cis_reference("1.7") && is_cis_reference("4.15"));
+        assert!(
+            !is_cis_reference("4") && !is_cis_reference("CloudWatch.1") && !is_cis_reference("4.")
+        );
     }
 }

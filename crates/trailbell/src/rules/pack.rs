@@ -300,4 +300,155 @@ mod tests {
         assert_send_sync::<CompiledRules>();
         assert_send_sync::<RulePack>();
     }
+
+    /// A fresh directory for one test, under the system's temporary directory.
+    fn scratch_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("trailbell-pack-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("events")).expect("scratch directory");
+        dir
+    }
+
+    fn rule_file(name: &str, pattern: &str, event: &str) -> String {
+        format!(
+            "name = \"{name}\"\ntitle = \"t\"\nseverity = \"info\"\ndescription = \"d\"\n\
+             event_pattern = '{pattern}'\n[[tests]]\nname = \"t\"\nevent = \"{event}\"\nmatches = true\n"
+        )
+    }
+
+    fn invalid_files(result: Result<RulePack, RulesError>) -> Vec<String> {
+        match result {
+            Err(RulesError::InvalidFiles(problems)) => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            other => panic!("expected invalid files, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_directory_loads_its_toml_files_sorted_by_rule_name() {
+        let dir = scratch_dir("dir");
+        fs::write(dir.join("b.toml"), rule_file("b", "{}", "iam-create-user")).expect("write");
+        fs::write(dir.join("a.toml"), rule_file("a", "{}", "mine")).expect("write");
+        fs::write(dir.join("events/mine.json"), r#"{"mine": true}"#).expect("write");
+        fs::write(dir.join("README.md"), "not a rule").expect("write");
+        fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        fs::write(dir.join("sub/c.toml"), "not even TOML [").expect("write");
+
+        let pack = RulePack::load(&dir).expect("valid rules");
+        let names: Vec<&str> = pack.rules().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(pack.rules()[0].tests[0].event, r#"{"mine": true}"#);
+        assert_eq!(
+            Some(pack.rules()[1].tests[0].event.as_str()),
+            builtin::event("iam-create-user")
+        );
+        assert_eq!(
+            pack.rules()[0].source,
+            dir.join("a.toml").display().to_string()
+        );
+
+        let one = RulePack::load(&dir.join("b.toml")).expect("valid rule");
+        assert_eq!(one.rules().len(), 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_local_fixture_shadows_a_builtin_one_and_must_be_an_event() {
+        let dir = scratch_dir("shadow");
+        fs::write(
+            dir.join("a.toml"),
+            rule_file("a", "{}", "console-login-iam-mfa"),
+        )
+        .expect("write");
+        fs::write(dir.join("events/console-login-iam-mfa.json"), "[1]").expect("write");
+        let found = invalid_files(RulePack::load(&dir));
+        let fixture = dir.join("events/console-login-iam-mfa.json");
+        assert_eq!(
+            found,
+            [format!(
+                "{}: tests[0].event: fixture {} is not a valid event: invalid event at byte 0: event is not a JSON object",
+                dir.join("a.toml").display(),
+                fixture.display()
+            )]
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_file_of_a_directory_is_checked_before_failing() {
+        let dir = scratch_dir("many");
+        fs::write(dir.join("a.toml"), "severity = 1").expect("write");
+        fs::write(dir.join("b.toml"), rule_file("b", "[]", "iam-create-user")).expect("write");
+        fs::write(dir.join("c.toml"), [0xff, 0xfe]).expect("write");
+        let found = invalid_files(RulePack::load(&dir));
+        let files: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").next().unwrap_or_default())
+            .collect();
+        let a = dir.join("a.toml").display().to_string();
+        let b = dir.join("b.toml").display().to_string();
+        let c = dir.join("c.toml").display().to_string();
+        assert_eq!(files, [&a, &a, &a, &a, &a, &b, &c], "{found:#?}");
+        assert!(found.last().is_some_and(|p| p.ends_with(": not UTF-8")));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_directory_without_rule_files_is_an_error() {
+        let dir = scratch_dir("empty");
+        assert!(matches!(
+            RulePack::load(&dir),
+            Err(RulesError::NoRuleFiles(path)) if path == dir
+        ));
+        assert!(matches!(
+            RulePack::load(&dir.join("missing.toml")),
+            Err(RulesError::Io { .. })
+        ));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn duplicate_rule_names_name_both_files() {
+        let rule = |source: &str| Rule {
+            name: "same".to_owned(),
+            title: "t".to_owned(),
+            severity: Severity::Info,
+            description: "d".to_owned(),
+            event_pattern: "{}".to_owned(),
+            cis: Vec::new(),
+            tests: Vec::new(),
+            source: source.to_owned(),
+        };
+        let found = invalid_files(RulePack::from_rules(
+            vec![rule("one/same.toml"), rule("two/same.toml")],
+            Vec::new(),
+        ));
+        assert_eq!(
+            found,
+            ["two/same.toml: name: rule \"same\" is also defined in one/same.toml"]
+        );
+    }
+
+    #[test]
+    fn compiled_ids_name_the_rules_they_came_from() {
+        let compiled = RulePack::builtin().compile().expect("compiles");
+        assert_eq!(compiled.len(), RulePack::builtin().rules().len());
+        assert!(!compiled.is_empty());
+        let mut seen = 0;
+        for rule in compiled.rules() {
+            for test in &rule.tests {
+                for id in compiled
+                    .matcher()
+                    .matches(test.event.as_bytes())
+                    .expect("readable")
+                {
+                    assert_eq!(compiled.matcher().rule_name(id), compiled.rule(id).name);
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 0);
+    }
 }

@@ -1,0 +1,244 @@
+//! `trailbell rules`: list a rule pack, run its tests.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use trailbell::rules::{Rule, RulePack, Severity, TestReport};
+use trailbell::sanitize;
+
+use super::EXIT_NEGATIVE;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: RulesCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RulesCommand {
+    /// Run every rule's tests with the compiled and the reference matcher; print each failure.
+    ///
+    /// Exits 0 when every test passes, 1 when any fails, 2 when the rule files are invalid.
+    Test(TestArgs),
+    /// List the rules: name, severity and title.
+    List(ListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// A rule file (.toml) or a directory of them. [default: the built-in pack]
+    #[arg(value_name = "PATH")]
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// A rule file (.toml) or a directory of them. [default: the built-in pack]
+    #[arg(value_name = "PATH")]
+    path: Option<PathBuf>,
+    /// How to print the list: an aligned table, or one JSON array with every rule's details.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        RulesCommand::Test(args) => test(args),
+        RulesCommand::List(args) => list(args),
+    }
+}
+
+/// The built-in pack, or the rules at `path`.
+fn load(path: Option<&Path>) -> anyhow::Result<RulePack> {
+    match path {
+        None => Ok(RulePack::builtin()),
+        Some(path) => {
+            RulePack::load(path).with_context(|| format!("invalid rules {}", path.display()))
+        }
+    }
+}
+
+fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
+    let pack = load(args.path.as_deref())?;
+    let report = pack.compile().context("invalid rules")?.run_tests();
+    let mut out = BufWriter::new(io::stdout().lock());
+    write_report(&report, &mut out).context("failed to write output")?;
+    out.flush().context("failed to write output")?;
+    Ok(if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NEGATIVE)
+    })
+}
+
+/// One line per failure, a warning per rule without tests, then `N passed, M failed`.
+fn write_report(report: &TestReport, out: &mut impl Write) -> io::Result<()> {
+    for failure in &report.failures {
+        let line = format!(
+            "FAIL {} / {:?}: {} ({})",
+            failure.rule,
+            failure.test,
+            failure.describe(),
+            failure.source
+        );
+        writeln!(out, "{}", sanitize::for_terminal(&line))?;
+    }
+    for rule in &report.untested {
+        let line = format!("warning: rule {rule:?} has no tests");
+        writeln!(out, "{}", sanitize::for_terminal(&line))?;
+    }
+    writeln!(
+        out,
+        "{} passed, {} failed",
+        report.passed,
+        report.failures.len()
+    )
+}
+
+fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let pack = load(args.path.as_deref())?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format {
+        Format::Table => write_table(pack.rules(), &mut out),
+        Format::Json => write_json(pack.rules(), &mut out),
+    }
+    .and_then(|()| out.flush())
+    .context("failed to write output")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME  SEVERITY  TITLE`, aligned, every cell escaped for the terminal.
+fn write_table(rules: &[Rule], out: &mut impl Write) -> io::Result<()> {
+    let rows: Vec<[String; 3]> = rules
+        .iter()
+        .map(|rule| {
+            [
+                sanitize::for_terminal(&rule.name),
+                rule.severity.to_string(),
+                sanitize::for_terminal(&rule.title),
+            ]
+        })
+        .collect();
+    let name_width = rows
+        .iter()
+        .map(|row| row[0].chars().count())
+        .chain(["NAME".len()])
+        .max()
+        .unwrap_or_default();
+    let severity_width = Severity::ALL
+        .iter()
+        .map(|severity| severity.as_str().len())
+        .chain(["SEVERITY".len()])
+        .max()
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{:<name_width$}  {:<severity_width$}  TITLE",
+        "NAME", "SEVERITY"
+    )?;
+    for [name, severity, title] in &rows {
+        writeln!(
+            out,
+            "{name:<name_width$}  {severity:<severity_width$}  {title}"
+        )?;
+    }
+    Ok(())
+}
+
+/// One JSON array: every rule's name, severity, title, description, CIS references, source file
+/// and number of tests. JSON escapes control characters itself.
+fn write_json(rules: &[Rule], out: &mut impl Write) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Listed<'a> {
+        name: &'a str,
+        severity: Severity,
+        title: &'a str,
+        description: &'a str,
+        cis: &'a [String],
+        source: &'a str,
+        tests: usize,
+    }
+
+    let listed: Vec<Listed<'_>> = rules
+        .iter()
+        .map(|rule| Listed {
+            name: &rule.name,
+            severity: rule.severity,
+            title: &rule.title,
+            description: &rule.description,
+            cis: &rule.cis,
+            source: &rule.source,
+            tests: rule.tests.len(),
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &listed)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, severity: Severity, title: &str) -> Rule {
+        Rule {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            severity,
+            description: "d".to_owned(),
+            event_pattern: "{}".to_owned(),
+            cis: Vec::new(),
+            tests: Vec::new(),
+            source: format!("rules/{name}.toml"),
+        }
+    }
+
+    fn table(rules: &[Rule]) -> String {
+        let mut out = Vec::new();
+        write_table(rules, &mut out).expect("writes to a Vec");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn the_table_is_aligned_on_the_longest_name() {
+        let text = table(&[
+            rule("a", Severity::High, "Short"),
+            rule("longer-name", Severity::Info, "Other"),
+        ]);
+        assert_eq!(
+            text,
+            "NAME         SEVERITY  TITLE\n\
+             a            high      Short\n\
+             longer-name  info      Other\n"
+        );
+    }
+
+    #[test]
+    fn titles_cannot_reach_the_terminal_raw() {
+        let text = table(&[rule("a", Severity::Low, "evil\u{1b}[2J\ntitle")]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn the_report_ends_with_the_counts() {
+        let mut out = Vec::new();
+        let report = TestReport {
+            passed: 3,
+            failures: Vec::new(),
+            untested: vec!["lonely".to_owned()],
+        };
+        write_report(&report, &mut out).expect("writes to a Vec");
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            "warning: rule \"lonely\" has no tests\n3 passed, 0 failed\n"
+        );
+    }
+}
