@@ -10,6 +10,8 @@
 //!   `rules/`, embedded) and JSON rules files (`{"rule name": event pattern, ...}`), loaded and
 //!   validated with every problem reported at once, compiled into one matcher.
 //! - [`cloudtrail`]: CloudTrail log files read and their records turned into EventBridge envelopes.
+//! - [`sources`] and [`scan`]: archives on disk (and standard input) expanded into files, and scanned
+//!   in parallel with a rule set (`trailbell scan`).
 //! - [`sanitize`]: escaping untrusted text (rule names, paths, event contents) before it reaches a
 //!   terminal.
 //!
@@ -18,3 +20,5 @@
 pub mod cloudtrail;
 pub mod rules;
 pub mod sanitize;
+pub mod scan;
+pub mod sources;

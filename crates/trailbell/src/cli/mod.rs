@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod match_events;
 mod rules;
+mod scan;
 mod test_event_pattern;
 
 /// Exit code for a negative answer: the command ran, but some of its input was rejected.
@@ -33,6 +34,8 @@ enum Command {
     Match(match_events::Args),
     /// List the rules of a rule pack (default: the built-in one), or run their tests.
     Rules(rules::Args),
+    /// Run a rule pack (default: the built-in one) over CloudTrail log archives; report the alerts.
+    Scan(scan::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -41,6 +44,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::TestEventPattern(args) => test_event_pattern::run(&args),
         Command::Match(args) => match_events::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Scan(args) => scan::run(&args),
     }
 }
 

@@ -43,6 +43,7 @@ pub use envelope::{
     source_of, write_envelope,
 };
 pub use fields::{Item, RecordFields, item_of};
+pub(crate) use gzip::gzip_error;
 pub use gzip::{Decompressor, GZIP_MAGIC, GzipError, is_gzip, stream_decoder};
 pub use reader::{LogReader, ReadError, Step};
 pub use time::{NORMALIZED_LEN, format_timestamp, normalize_time};
