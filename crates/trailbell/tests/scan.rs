@@ -1,0 +1,522 @@
+//! `trailbell scan`, driven as a user drives it: the real binary on the test data.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use trailbell::rules::RulePack;
+
+fn testdata(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn trailbell(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input).expect("write stdin");
+    }
+    child.wait_with_output().expect("the binary ends")
+}
+
+/// A finished scan in JSON lines: its alerts, summaries, stats, stderr and exit code.
+struct Scan {
+    code: i32,
+    alerts: Vec<Value>,
+    summaries: Vec<Value>,
+    stats: Value,
+    stderr: String,
+}
+
+impl Scan {
+    /// `(rule, event_id)` of every alert, sorted.
+    fn pairs(&self) -> BTreeSet<(String, String)> {
+        self.alerts
+            .iter()
+            .map(|a| {
+                (
+                    a["rule"].as_str().expect("rule").to_owned(),
+                    a["event_id"].as_str().expect("event_id").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn stat(&self, name: &str) -> u64 {
+        self.stats[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("stat {name}"))
+    }
+}
+
+fn scan_jsonl(args: &[&str], stdin: Option<&[u8]>) -> Scan {
+    let mut all = vec!["scan", "--format", "jsonl"];
+    all.extend_from_slice(args);
+    let output = trailbell(&all, stdin);
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 stdout");
+    let (mut alerts, mut summaries, mut stats) = (Vec::new(), Vec::new(), Value::Null);
+    for line in stdout.lines() {
+        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        match value["kind"].as_str() {
+            Some("alert") => alerts.push(value),
+            Some("summary") => summaries.push(value),
+            Some("stats") => stats = value,
+            other => panic!("unknown kind {other:?}: {line}"),
+        }
+    }
+    Scan {
+        code: output.status.code().expect("exit code"),
+        alerts,
+        summaries,
+        stats,
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// The alerts the built-in pack gives for the sample envelopes, `(rule, eventID)`: what scanning
+/// the sample records must give, if records become those envelopes.
+fn expected_sample_alerts() -> BTreeSet<(String, String)> {
+    let rules = RulePack::builtin().compile().expect("built-in pack");
+    let mut expected = BTreeSet::new();
+    for entry in fs::read_dir(testdata("envelopes")).expect("envelopes") {
+        let text = fs::read(entry.expect("entry").path()).expect("envelope");
+        let envelope: Value = serde_json::from_slice(&text).expect("JSON");
+        let event_id = envelope["detail"]["eventID"].as_str().expect("eventID");
+        for id in rules.matcher().matches(&text).expect("valid event") {
+            expected.insert((rules.rule(id).name.clone(), event_id.to_owned()));
+        }
+    }
+    expected
+}
+
+#[test]
+fn the_sample_archive_gives_the_alerts_of_the_sample_envelopes() {
+    let scan = scan_jsonl(&[&testdata("AWSLogs")], None);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(scan.stderr, "");
+    let expected = expected_sample_alerts();
+    assert!(expected.len() >= 10, "{expected:?}");
+    assert_eq!(scan.pairs(), expected);
+    for (rule, event) in [
+        (
+            "root-console-sign-in",
+            "5a1e0000-0000-4000-8000-000000000001",
+        ),
+        (
+            "console-sign-in-without-mfa",
+            "5a1e0000-0000-4000-8000-000000000004",
+        ),
+        (
+            "iam-user-created-or-deleted",
+            "5a1e0000-0000-4000-8000-000000000010",
+        ),
+        (
+            "cloudtrail-stopped-or-changed",
+            "5a1e0000-0000-4000-8000-000000000016",
+        ),
+    ] {
+        assert!(
+            scan.pairs().contains(&(rule.to_owned(), event.to_owned())),
+            "{rule} {event}"
+        );
+    }
+    // Three log files; the digest file beside them is not read.
+    assert_eq!(scan.stat("files"), 3);
+    assert_eq!(scan.stat("records"), 18);
+    assert_eq!(scan.stat("alerts"), expected.len() as u64);
+    let summed: u64 = scan
+        .summaries
+        .iter()
+        .map(|s| s["count"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(summed, expected.len() as u64);
+}
+
+#[test]
+fn alerts_carry_who_what_where_and_when() {
+    let scan = scan_jsonl(&[&testdata("AWSLogs")], None);
+    let alert = scan
+        .alerts
+        .iter()
+        .find(|a| {
+            a["rule"] == "root-console-sign-in"
+                && a["event_id"] == "5a1e0000-0000-4000-8000-000000000001"
+        })
+        .expect("the root sign-in alert");
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["time"], "2026-11-02T08:15:00Z");
+    assert_eq!(alert["account"], "111122223333");
+    assert_eq!(alert["region"], "us-east-1");
+    assert_eq!(alert["who"], "arn:aws:iam::111122223333:root");
+    assert_eq!(alert["what"], "signin.amazonaws.com:ConsoleLogin");
+    assert_eq!(alert["source_ip"], "192.0.2.10");
+    assert!(
+        alert["file"]
+            .as_str()
+            .expect("file")
+            .ends_with("abcdEXAMPLE16.json.gz")
+    );
+}
+
+#[test]
+fn the_json_format_is_one_document() {
+    let output = trailbell(&["scan", "--format", "json", &testdata("AWSLogs")], None);
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let alerts = report["alerts"].as_array().expect("alerts");
+    assert_eq!(alerts.len(), expected_sample_alerts().len());
+    assert!(report["summary"].as_array().expect("summary").len() > 3);
+    assert_eq!(report["stats"]["records"], 18);
+
+    let output = trailbell(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--since",
+            "2030-01-01",
+            &testdata("AWSLogs"),
+        ],
+        None,
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(report["alerts"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn the_table_has_a_row_per_alert_and_a_summary() {
+    let output = trailbell(&["scan", &testdata("AWSLogs")], None);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let mut lines = stdout.lines();
+    assert!(
+        lines
+            .next()
+            .expect("header")
+            .starts_with("TIME                  SEVERITY  RULE")
+    );
+    let rows = lines.by_ref().take_while(|line| !line.is_empty()).count();
+    assert_eq!(rows, expected_sample_alerts().len());
+    assert!(lines.next().expect("summary header").starts_with("RULE"));
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8");
+    assert!(stderr.starts_with("Scanned 3 files"), "{stderr}");
+}
+
+#[test]
+fn table_cells_cannot_reach_the_terminal_raw() {
+    let record = fs::read_to_string(testdata(
+        "cloudtrail/records/console-login-root-no-mfa.json",
+    ))
+    .expect("record");
+    let hostile = record.replace(
+        "arn:aws:iam::111122223333:root",
+        "\\u001b[2J\\u001b]0;pwned\\u0007\\n\\u202e",
+    );
+    let output = trailbell(&["scan", "-"], Some(hostile.as_bytes()));
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(stdout.contains(r"\u{1b}[2J"), "{stdout}");
+    assert!(
+        !stdout.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{stdout:?}"
+    );
+}
+
+#[test]
+fn each_kind_of_bad_input_is_named_counted_and_skipped() {
+    for (file, reason, files, values) in [
+        ("corrupt.json.gz", "corrupt gzip", 1, 0),
+        ("truncated.json.gz", "truncated gzip", 1, 0),
+        ("not-cloudtrail.json", "not CloudTrail", 1, 0),
+        ("invalid-json.json", "invalid JSON at byte", 1, 0),
+        ("oversized-record.json.gz", "over EventBridge's limit", 0, 1),
+    ] {
+        let path = testdata(&format!("cloudtrail/bad/{file}"));
+        let scan = scan_jsonl(&[&path], None);
+        assert_eq!(scan.code, 1, "{file}: {}", scan.stderr);
+        let line = scan.stderr.lines().next().expect("a problem line");
+        assert!(line.contains(&path), "{file}: {line}");
+        assert!(line.contains(reason), "{file}: {line}");
+        assert_eq!(scan.stderr.lines().count(), 1, "{}", scan.stderr);
+        assert_eq!(scan.stat("skipped_files"), files, "{file}");
+        assert_eq!(scan.stat("skipped_records"), values, "{file}");
+    }
+}
+
+#[test]
+fn the_rest_of_a_file_with_a_bad_value_is_still_scanned() {
+    // The oversized record sits between a root sign-in and a StopLogging call.
+    let scan = scan_jsonl(
+        &[&testdata("cloudtrail/bad/oversized-record.json.gz")],
+        None,
+    );
+    let rules: BTreeSet<String> = scan.pairs().into_iter().map(|(rule, _)| rule).collect();
+    assert!(rules.contains("root-console-sign-in"), "{rules:?}");
+    assert!(rules.contains("cloudtrail-stopped-or-changed"), "{rules:?}");
+    assert!(scan.stderr.contains("at byte "), "{}", scan.stderr);
+    // And the record before invalid JSON was scanned.
+    let scan = scan_jsonl(&[&testdata("cloudtrail/bad/invalid-json.json")], None);
+    assert!(
+        scan.pairs()
+            .iter()
+            .any(|(rule, _)| rule == "root-console-sign-in")
+    );
+    assert!(
+        scan.stderr.contains("(the 1 value before it was scanned)"),
+        "{}",
+        scan.stderr
+    );
+}
+
+#[test]
+fn a_scan_goes_on_past_bad_files_and_strict_stops_at_the_first() {
+    let bad = testdata("cloudtrail/bad");
+    let good = testdata("AWSLogs");
+    let scan = scan_jsonl(&[&bad, &good], None);
+    assert_eq!(scan.code, 1);
+    assert_eq!(scan.stat("skipped_files"), 4);
+    assert_eq!(scan.stat("skipped_records"), 1);
+    assert_eq!(scan.stderr.lines().count(), 5, "{}", scan.stderr);
+    assert!(scan.pairs().is_superset(&expected_sample_alerts()));
+
+    let output = trailbell(
+        &[
+            "scan",
+            "--strict",
+            "--threads",
+            "1",
+            "--format",
+            "jsonl",
+            &bad,
+            &good,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("corrupt.json.gz: corrupt gzip"), "{stderr}");
+}
+
+#[test]
+fn unreadable_files_are_named_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink("/nonexistent/x", dir.path().join("gone.json.gz")).expect("symlink");
+    let missing = dir.path().join("missing.json").display().to_string();
+    let scan = scan_jsonl(&[&dir.path().display().to_string(), &missing], None);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    assert_eq!(scan.stat("skipped_files"), 2);
+    assert!(
+        scan.stderr
+            .contains("gone.json.gz: no such file or directory")
+    );
+    assert!(
+        scan.stderr
+            .contains("missing.json: no such file or directory")
+    );
+}
+
+#[test]
+fn events_repeated_across_files_alert_once() {
+    let scan = scan_jsonl(&[&testdata("cloudtrail/duplicates")], None);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(scan.stat("records"), 6);
+    let pairs = scan.pairs();
+    assert_eq!(pairs.len(), scan.alerts.len(), "an alert was repeated");
+    assert!(pairs.contains(&(
+        "cloudtrail-stopped-or-changed".to_owned(),
+        "5a1e0000-0000-4000-8000-000000000016".to_owned()
+    )));
+    assert_eq!(scan.stat("duplicates"), 2);
+    // The same events given twice on the command line, and once as envelopes: still once.
+    let dir = testdata("cloudtrail/duplicates");
+    let envelope = fs::read(testdata("envelopes/cloudtrail-stop-logging.json")).expect("read");
+    let twice = scan_jsonl(&[&dir, &dir, "-"], Some(&envelope));
+    assert_eq!(twice.pairs(), pairs);
+    assert_eq!(twice.alerts.len(), pairs.len());
+}
+
+#[test]
+fn since_and_until_filter_on_event_time() {
+    let all = expected_sample_alerts();
+    let late = scan_jsonl(
+        &["--since", "2026-11-02T09:00:00Z", &testdata("AWSLogs")],
+        None,
+    );
+    let early = scan_jsonl(
+        &["--until", "2026-11-02T09:00:00Z", &testdata("AWSLogs")],
+        None,
+    );
+    assert_eq!(late.code, 0);
+    assert!(
+        late.alerts
+            .iter()
+            .all(|a| a["time"] == "2026-11-02T09:30:00Z")
+    );
+    assert!(
+        early
+            .alerts
+            .iter()
+            .all(|a| a["time"] == "2026-11-02T08:15:00Z")
+    );
+    assert!(!late.alerts.is_empty() && !early.alerts.is_empty());
+    let union: BTreeSet<_> = late.pairs().union(&early.pairs()).cloned().collect();
+    assert_eq!(union, all);
+    assert_eq!(
+        late.stat("outside_window") + early.stat("outside_window"),
+        18
+    );
+
+    // Whole days outside the window are not even read.
+    let none = scan_jsonl(&["--since", "2026-11-04", &testdata("AWSLogs")], None);
+    assert_eq!(none.code, 0);
+    assert_eq!(none.stat("files"), 0);
+    let day = scan_jsonl(
+        &[
+            "--since",
+            "2026-11-02",
+            "--until",
+            "2026-11-03",
+            &testdata("AWSLogs"),
+        ],
+        None,
+    );
+    assert_eq!(day.pairs(), all);
+}
+
+#[test]
+fn standard_input_takes_gzip_files_json_lines_and_single_events() {
+    let gz = fs::read(testdata(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/111122223333_CloudTrail_us-east-1_20261102T0935Z_abcdEXAMPLE16.json.gz",
+    ))
+    .expect("read");
+    let scan = scan_jsonl(&["-"], Some(&gz));
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(scan.stat("records"), 16);
+    assert!(!scan.alerts.is_empty());
+    assert!(scan.alerts.iter().all(|a| a["file"] == "standard input"));
+
+    let lines = fs::read(testdata("cloudtrail/mixed.jsonl")).expect("read");
+    let scan = scan_jsonl(&["-"], Some(&lines));
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(scan.stat("records"), 3);
+    let rules: BTreeSet<String> = scan.pairs().into_iter().map(|(rule, _)| rule).collect();
+    assert!(
+        rules.contains("security-group-opened-to-internet"),
+        "{rules:?}"
+    );
+    assert!(rules.contains("console-sign-in-without-mfa"), "{rules:?}");
+
+    let single = fs::read(testdata("cloudtrail/records/iam-create-user.json")).expect("read");
+    let scan = scan_jsonl(&["-"], Some(&single));
+    assert_eq!(scan.stat("records"), 1);
+    assert_eq!(scan.alerts[0]["rule"], "iam-user-created-or-deleted");
+
+    let scan = scan_jsonl(&["-"], Some(b"{\"not\": \"cloudtrail\"}\n"));
+    assert_eq!(scan.code, 1);
+    assert!(
+        scan.stderr.contains("standard input: not CloudTrail"),
+        "{}",
+        scan.stderr
+    );
+}
+
+#[test]
+fn multi_member_gzip_files_are_read_whole() {
+    let scan = scan_jsonl(&[&testdata("cloudtrail/multi-member.json.gz")], None);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(scan.stat("records"), 3);
+}
+
+#[test]
+fn decompression_bombs_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path: PathBuf = dir.path().join("bomb.json.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![b' '; 3 << 20]).expect("in memory");
+    fs::write(&path, encoder.finish().expect("in memory")).expect("write");
+    let path = path.display().to_string();
+    let scan = scan_jsonl(&["--max-file-mib", "2", &path], None);
+    assert_eq!(scan.code, 1);
+    assert!(
+        scan.stderr
+            .contains("decompresses to more than 2097152 bytes"),
+        "{}",
+        scan.stderr
+    );
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    let sample = testdata("AWSLogs");
+    for args in [
+        vec!["scan", "--since", "last tuesday", sample.as_str()],
+        vec![
+            "scan",
+            "--since",
+            "2026-11-03",
+            "--until",
+            "2026-11-02",
+            sample.as_str(),
+        ],
+        vec!["scan", "--rules", "/nonexistent/rules", sample.as_str()],
+        vec!["scan", "ftp://example/logs"],
+        vec!["scan", "--format", "xml", sample.as_str()],
+        vec!["scan", "--threads", "0", sample.as_str()],
+        vec!["scan", "-", "-"],
+        vec!["scan"],
+    ] {
+        let output = trailbell(&args, Some(b""));
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_rules_directory_replaces_the_built_in_pack() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let builtin =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/root-console-sign-in.toml");
+    let text = fs::read_to_string(builtin).expect("a built-in rule file");
+    fs::write(dir.path().join("root-console-sign-in.toml"), text).expect("write");
+    if Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../rules/events")
+        .exists()
+    {
+        // Rule files may name fixtures relative to themselves.
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/events"),
+            &dir.path().join("events"),
+        );
+    }
+    let rules = dir.path().display().to_string();
+    let scan = scan_jsonl(&["--rules", &rules, &testdata("AWSLogs")], None);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let names: BTreeSet<String> = scan.pairs().into_iter().map(|(rule, _)| rule).collect();
+    assert_eq!(names, BTreeSet::from(["root-console-sign-in".to_owned()]));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
