@@ -48,6 +48,7 @@ impl PathTrie {
         self.nodes.len()
     }
 
+    #[inline]
     pub(crate) fn child(&self, node: PathId, name: &[u8]) -> Option<PathId> {
         self.nodes.get(node as usize)?.children.get(name)
     }
@@ -71,60 +72,76 @@ impl PathTrie {
     }
 }
 
-/// The children of a path node. Most nodes have a handful, which a scan comparing lengths first
-/// finds faster than hashing the name; nodes with many use a hash map.
+/// The children of a path node. Most nodes have a handful, which a scan comparing lengths and first
+/// words finds faster than hashing the name; nodes with many use a hash map. A bit set of the
+/// children's name lengths turns most names away before any byte of them is compared.
+#[derive(Clone, Debug, Default)]
+struct Children {
+    /// Bit `min(len, 63)` set for each child's name length.
+    lengths: u64,
+    list: ChildList,
+}
+
 #[derive(Clone, Debug)]
-enum Children {
-    /// Each name with its first eight bytes as a word, compared before the name itself.
+enum ChildList {
+    /// Each name with its first eight bytes as a word.
     Few(Vec<(u64, Box<[u8]>, PathId)>),
     Many(FxHashMap<Box<[u8]>, PathId>),
 }
 
 const FEW: usize = 8;
 
-impl Default for Children {
-    fn default() -> Children {
-        Children::Few(Vec::new())
+impl Default for ChildList {
+    fn default() -> ChildList {
+        ChildList::Few(Vec::new())
     }
 }
 
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 impl Children {
+    #[inline]
     fn get(&self, name: &[u8]) -> Option<PathId> {
-        match self {
-            Children::Few(list) => {
-                // Lengths rule out most names before any byte of them is read.
-                let mut word = None;
+        if self.lengths & length_bit(name.len()) == 0 {
+            return None;
+        }
+        match &self.list {
+            ChildList::Few(list) => {
+                let word = head_word(name);
                 list.iter()
                     .find(|(w, n, _)| {
-                        n.len() == name.len()
-                            && *w == *word.get_or_insert_with(|| head_word(name))
-                            && n.as_ref() == name
+                        *w == word
+                            && n.len() == name.len()
+                            && n.get(8..).unwrap_or_default() == name.get(8..).unwrap_or_default()
                     })
                     .map(|(_, _, id)| *id)
             }
-            Children::Many(map) => map.get(name).copied(),
+            ChildList::Many(map) => map.get(name).copied(),
         }
     }
 
     fn insert(&mut self, name: Box<[u8]>, id: PathId) {
-        match self {
-            Children::Few(list) if list.len() < FEW => list.push((head_word(&name), name, id)),
-            Children::Few(list) => {
+        self.lengths |= length_bit(name.len());
+        match &mut self.list {
+            ChildList::Few(list) if list.len() < FEW => list.push((head_word(&name), name, id)),
+            ChildList::Few(list) => {
                 let mut map: FxHashMap<Box<[u8]>, PathId> =
                     list.drain(..).map(|(_, n, id)| (n, id)).collect();
                 map.insert(name, id);
-                *self = Children::Many(map);
+                self.list = ChildList::Many(map);
             }
-            Children::Many(map) => {
+            ChildList::Many(map) => {
                 map.insert(name, id);
             }
         }
     }
 
     fn len(&self) -> usize {
-        match self {
-            Children::Few(list) => list.len(),
-            Children::Many(map) => map.len(),
+        match &self.list {
+            ChildList::Few(list) => list.len(),
+            ChildList::Many(map) => map.len(),
         }
     }
 
@@ -133,10 +150,57 @@ impl Children {
     }
 }
 
-/// The first eight bytes of a name as a word, zero-padded.
+/// The first eight bytes of a name as a word, zero-padded (no call to memcpy for a short name).
 fn head_word(name: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let head = &name[..name.len().min(8)];
-    word[..head.len()].copy_from_slice(head);
-    u64::from_le_bytes(word)
+    name.iter()
+        .take(8)
+        .enumerate()
+        .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_are_found_by_exact_name_only() {
+        let mut trie = PathTrie::new();
+        let names = [
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghj",
+            "x\u{0}",
+            "",
+            "longer-than-sixty-three-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ];
+        let ids: Vec<PathId> = names
+            .iter()
+            .map(|n| trie.insert(&[Box::from(*n)]))
+            .collect();
+        for (name, id) in names.iter().zip(&ids) {
+            assert_eq!(trie.child(0, name.as_bytes()), Some(*id), "{name}");
+        }
+        for missing in [
+            "b",
+            "abcdefgi",
+            "abcdefghk",
+            "abcdefg",
+            "x",
+            "longer-than-sixty-three-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy",
+        ] {
+            assert_eq!(trie.child(0, missing.as_bytes()), None, "{missing}");
+        }
+        assert_eq!(trie.child_count(0), names.len());
+        // Past eight children the node switches to a hash map: every name is still found.
+        let more: Vec<String> = (0..20).map(|i| format!("n{i}")).collect();
+        for name in &more {
+            trie.insert(&[Box::from(name.as_str())]);
+        }
+        for name in names.iter().copied().chain(more.iter().map(String::as_str)) {
+            assert!(trie.child(0, name.as_bytes()).is_some(), "{name}");
+        }
+        assert_eq!(trie.child(0, b"n20"), None);
+    }
 }

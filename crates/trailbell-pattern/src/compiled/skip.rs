@@ -6,6 +6,7 @@ use crate::event::lex::{find_quote_or_backslash, word_at};
 
 /// Skips the value at `pos` of an event trusted to be valid JSON: only quotes and the brackets of
 /// the container being skipped are looked at, found by a vectorised search.
+#[inline]
 pub(super) fn skip_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
     match bytes.get(pos) {
         Some(b'"') => skip_string_trusted(bytes, pos),
@@ -25,6 +26,7 @@ pub(super) fn skip_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError
     }
 }
 
+#[inline]
 fn skip_string_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
     let mut at = pos + 1;
     loop {

@@ -47,6 +47,7 @@ pub(crate) fn scan_string(bytes: &[u8], pos: usize) -> Result<(StringToken, usiz
 
 /// Finds the end of the string at `pos` without checking its content, for events trusted to be
 /// valid JSON.
+#[inline]
 pub(crate) fn scan_string_unchecked(
     bytes: &[u8],
     pos: usize,
@@ -76,6 +77,7 @@ pub(crate) fn scan_string_unchecked(
 
 /// The first quote or backslash. Strings are usually short: eight bytes at a time finds their end
 /// before a vectorised search would have started; long ones go to memchr.
+#[inline]
 pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const SHORT: usize = 32;
     let mut at = 0;
