@@ -19,10 +19,15 @@ use super::{EXIT_ERROR, EXIT_NEGATIVE};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What to scan: CloudTrail log files (.json.gz, .json), JSON lines of records or of
-    /// EventBridge events, directories (walked recursively; CloudTrail-Digest/ skipped), or - for
-    /// standard input.
+    /// EventBridge events, directories (walked recursively; CloudTrail-Digest/ skipped), S3
+    /// archives (s3://bucket/prefix; credentials and region the usual AWS way), or - for standard
+    /// input.
     #[arg(value_name = "PATH", required = true)]
     inputs: Vec<String>,
+    /// For s3:// inputs: the endpoint of an S3-compatible store (http://127.0.0.1:9000) instead of
+    /// AWS's; addressing is path-style then.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
     /// The rules: a rule file or a directory of them. [default: the built-in pack]
     #[arg(long, value_name = "FILE|DIR")]
     rules: Option<PathBuf>,
@@ -67,6 +72,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let options = ExpandOptions {
         window: window.clone(),
+        endpoint_url: args.endpoint_url.clone(),
     };
     let inputs = args
         .inputs

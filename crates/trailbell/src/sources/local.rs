@@ -244,7 +244,13 @@ mod tests {
             Some("2026-11-02T12:00:00Z".parse().expect("time")),
         )
         .expect("window");
-        let objects = expand(root, &ExpandOptions { window });
+        let objects = expand(
+            root,
+            &ExpandOptions {
+                window,
+                ..ExpandOptions::default()
+            },
+        );
         assert_eq!(
             names(objects, root),
             [

@@ -2,10 +2,13 @@
 //! read, lazily, so that listing a large archive holds no more than a directory's names at a time.
 //!
 //! An input is standard input (`-`), or anything that lists [`ArchiveObject`]s: a local file or
-//! directory ([`local`]). Another source plugs in by adding a branch for its URL scheme to
+//! directory ([`local`]), or an S3 archive, `s3://bucket/prefix` (`s3`, with the cargo feature
+//! `aws`, on by default). Another source plugs in by adding a branch for its URL scheme to
 //! [`expand_input`] and an [`ArchiveObject`] of its own.
 
 pub mod local;
+#[cfg(feature = "aws")]
+pub mod s3;
 
 use std::fmt;
 
@@ -48,6 +51,8 @@ pub struct ExpandOptions {
     /// The scan's time window: a source may skip files whose date in CloudTrail's key layout
     /// shows they hold no event in it ([`TimeWindow::may_contain_day`]).
     pub window: TimeWindow,
+    /// For `s3://` inputs: an S3-compatible endpoint (`--endpoint-url`) instead of AWS's.
+    pub endpoint_url: Option<String>,
 }
 
 /// Something that could not be listed or read: its name and why.
@@ -70,11 +75,12 @@ impl SourceError {
     }
 }
 
-/// Expands one command-line input: `-` is standard input, a path is a local file or directory.
+/// Expands one command-line input: `-` is standard input, `s3://bucket/prefix` an S3 archive, a
+/// path a local file or directory.
 ///
-/// Fails only for an input that cannot be an archive at all (an unknown URL scheme); a path that
-/// does not exist or cannot be read comes out as an `Err` item of the objects, counted by the scan
-/// like any unreadable file.
+/// Fails only for an input that cannot be an archive at all (an unknown URL scheme, an S3 bucket
+/// that does not exist or cannot be listed); a path that does not exist or cannot be read comes out
+/// as an `Err` item of the objects, counted by the scan like any unreadable file.
 ///
 /// ```
 /// use trailbell::sources::{ExpandOptions, Input, expand_input};
@@ -91,7 +97,16 @@ pub fn expand_input(input: &str, options: &ExpandOptions) -> Result<Input, Sourc
     if input == "-" {
         return Ok(Input::Stdin);
     }
-    // Sources with a URL scheme (`s3://`) add their branch here.
+    if input.starts_with("s3://") {
+        #[cfg(feature = "aws")]
+        return s3::expand(input, options);
+        #[cfg(not(feature = "aws"))]
+        return Err(SourceError::new(
+            input,
+            "this trailbell was built without S3 support (the cargo feature aws)",
+        ));
+    }
+    // Sources with a URL scheme add their branch here.
     if let Some((scheme, _)) = input.split_once("://") {
         return Err(SourceError::new(
             input,
