@@ -181,10 +181,7 @@ pub struct EnvelopeInfo {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_envelope(fields: &RecordFields<'_>, record: &[u8], out: &mut Vec<u8>) -> EnvelopeInfo {
-    out.clear();
-    out.reserve(record.len() + 256);
     let mut warnings = Warnings::default();
-
     let id = match fields.event_id.as_deref() {
         Some(event_id) => envelope_id(event_id),
         None => {
@@ -192,9 +189,84 @@ pub fn write_envelope(fields: &RecordFields<'_>, record: &[u8], out: &mut Vec<u8
             record_id(record)
         }
     };
-    out.extend_from_slice(br#"{"version":"0","id":""#);
-    id.write_to(out);
-    out.push(b'"');
+    out.clear();
+    out.reserve(record.len() + 256);
+    let time = write_head(fields, Some(id), &mut warnings, out);
+    out.extend_from_slice(record);
+    out.push(b'}');
+    EnvelopeInfo { id, time, warnings }
+}
+
+/// Writes into `out` (cleared first) the envelope [`write_envelope`] writes, with only some of the
+/// record's fields in `detail`: those `names` lists, as [`Item`](super::Item) captured them in
+/// `fields.projection`. With `id` `None`, the envelope has no `id`.
+///
+/// A rule reads only the fields its pattern names, so matching this smaller envelope gives the
+/// same answer as matching the whole one, when `names` holds every field under `detail` that the
+/// rules name ([`DetailFields::from_patterns`](super::DetailFields::from_patterns)) and `id` is
+/// given when they read it. Returns the envelope's normalized time, what was guessed, and the
+/// length [`write_envelope`] would have written for the whole record of `record_len` bytes.
+///
+/// ```
+/// use trailbell::cloudtrail::{DetailFields, Item, LogReader, Step, write_projected_envelope};
+///
+/// let names = DetailFields::from_patterns([r#"{"detail": {"eventName": ["CreateUser"]}}"#]).unwrap();
+/// let mut reader = LogReader::new();
+/// reader.project(Some(std::sync::Arc::new(names.clone())));
+/// let text = br#"{"eventName": "CreateUser", "eventSource": "iam.amazonaws.com", "big": [1, 2, 3]}"#;
+/// let Step::Value { item: Item::Record(fields), .. } = reader.next(text, &mut 0, true)? else {
+///     unreachable!()
+/// };
+/// let mut out = Vec::new();
+/// write_projected_envelope(&fields, &names, None, text.len(), &mut out);
+/// assert_eq!(
+///     String::from_utf8(out)?,
+///     r#"{"version":"0","source":"aws.iam","resources":[],"detail":{"eventName":"CreateUser"}}"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_projected_envelope(
+    fields: &RecordFields<'_>,
+    names: &super::DetailFields,
+    id: Option<EventUuid>,
+    record_len: usize,
+    out: &mut Vec<u8>,
+) -> (Option<String>, Warnings, usize) {
+    let mut warnings = Warnings {
+        no_event_id: fields.event_id.is_none(),
+        ..Warnings::default()
+    };
+    out.clear();
+    let time = write_head(fields, id, &mut warnings, out);
+    // `,"id":"` + 36 + `"`, when left out.
+    let id_len = if id.is_some() { 0 } else { 44 };
+    let whole_len = out.len() + id_len + record_len + 1;
+    out.push(b'{');
+    for (i, (index, raw)) in fields.projection.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(names.quoted(*index));
+        out.push(b':');
+        out.extend_from_slice(raw.as_bytes());
+    }
+    out.extend_from_slice(b"}}");
+    (time, warnings, whole_len)
+}
+
+/// Everything of an envelope up to `"detail":`; the normalized time.
+fn write_head(
+    fields: &RecordFields<'_>,
+    id: Option<EventUuid>,
+    warnings: &mut Warnings,
+    out: &mut Vec<u8>,
+) -> Option<String> {
+    out.extend_from_slice(br#"{"version":"0""#);
+    if let Some(id) = id {
+        out.extend_from_slice(br#","id":""#);
+        id.write_to(out);
+        out.push(b'"');
+    }
 
     match fields.event_type.as_deref().and_then(detail_type) {
         Some(detail_type) => {
@@ -215,9 +287,9 @@ pub fn write_envelope(fields: &RecordFields<'_>, record: &[u8], out: &mut Vec<u8
         None => warnings.no_source = true,
     }
 
-    if let Some(account) = fields.recipient_account_id.as_deref() {
+    if let Some(account) = &fields.recipient_account_id {
         out.extend_from_slice(br#","account":"#);
-        push_json_string(out, account);
+        push_cow_string(out, account);
     }
 
     let mut time = None;
@@ -238,16 +310,27 @@ pub fn write_envelope(fields: &RecordFields<'_>, record: &[u8], out: &mut Vec<u8
         None => warnings.no_time = true,
     }
 
-    if let Some(region) = fields.aws_region.as_deref() {
+    if let Some(region) = &fields.aws_region {
         out.extend_from_slice(br#","region":"#);
-        push_json_string(out, region);
+        push_cow_string(out, region);
     }
 
     out.extend_from_slice(br#","resources":[],"detail":"#);
-    out.extend_from_slice(record);
-    out.push(b'}');
+    time
+}
 
-    EnvelopeInfo { id, time, warnings }
+/// Appends a string read from JSON as a JSON string. A borrowed one had no escape in the JSON it
+/// was read from, and serde_json rejects raw control characters: it needs no escaping.
+#[allow(clippy::ptr_arg)] // Whether the string is borrowed is the point.
+fn push_cow_string(out: &mut Vec<u8>, text: &std::borrow::Cow<'_, str>) {
+    match text {
+        std::borrow::Cow::Borrowed(text) => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
+        std::borrow::Cow::Owned(text) => push_json_string(out, text),
+    }
 }
 
 /// Appends `text` as a JSON string, quotes included.
@@ -398,5 +481,103 @@ mod samples {
                 "{name:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod projection {
+    use std::fs;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use trailbell_pattern::MatcherBuilder;
+
+    use super::*;
+    use crate::cloudtrail::{DetailFields, Item, LogReader, Step};
+
+    /// Every record of `text`, matched whole and projected: the same rules match.
+    fn assert_same_answers(patterns: &[&str], text: &[u8]) -> usize {
+        let mut builder = MatcherBuilder::new();
+        for (i, pattern) in patterns.iter().enumerate() {
+            builder
+                .add_rule(&format!("r{i}"), pattern)
+                .expect("valid pattern");
+        }
+        let matcher = builder.build();
+        let names =
+            Arc::new(DetailFields::from_patterns(patterns.iter().copied()).expect("fields"));
+        let (mut reader, mut pos, mut checked, mut matched) = (LogReader::new(), 0, 0, 0);
+        reader.project(Some(names.clone()));
+        let (mut whole, mut projected) = (Vec::new(), Vec::new());
+        loop {
+            match reader.next(text, &mut pos, true).expect("valid JSON") {
+                Step::Value {
+                    item: Item::Record(fields),
+                    raw,
+                    ..
+                } => {
+                    write_envelope(&fields, raw, &mut whole);
+                    let id = names.reads_id().then(|| match fields.event_id.as_deref() {
+                        Some(event_id) => envelope_id(event_id),
+                        None => record_id(raw),
+                    });
+                    let (_, _, whole_len) =
+                        write_projected_envelope(&fields, &names, id, raw.len(), &mut projected);
+                    assert_eq!(whole_len, whole.len());
+                    let expected = matcher.matches(&whole).expect("valid");
+                    let mut cache = matcher.new_cache();
+                    let mut actual = Vec::new();
+                    matcher
+                        .matches_trusted_with(&mut cache, &projected, &mut actual)
+                        .expect("valid");
+                    assert_eq!(actual, expected, "{}", String::from_utf8_lossy(&projected));
+                    checked += 1;
+                    matched += usize::from(!expected.is_empty());
+                }
+                Step::End => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matched > 0, "no record matched anything: a weak test");
+        checked
+    }
+
+    #[test]
+    fn the_built_in_pack_answers_the_same_on_projected_envelopes() {
+        let pack = crate::rules::RulePack::builtin();
+        let patterns: Vec<&str> = pack
+            .rules()
+            .iter()
+            .map(|r| r.event_pattern.as_str())
+            .collect();
+        let records =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/cloudtrail/records");
+        let mut text = Vec::new();
+        for entry in fs::read_dir(records).expect("records") {
+            text.extend(fs::read(entry.expect("entry").path()).expect("record"));
+            text.push(b'\n');
+        }
+        assert!(assert_same_answers(&patterns, &text) >= 18);
+    }
+
+    #[test]
+    fn tricky_patterns_answer_the_same_on_projected_envelopes() {
+        let patterns = [
+            r#"{"id": [{"prefix": ""}], "detail": {"eventName": ["A"]}}"#,
+            r#"{"detail": {"detail": {"x": [1]}}}"#,
+            r#"{"detail": {"time": [{"exists": true}]}}"#,
+            r#"{"$or": [{"source": ["aws.s3"]}, {"detail": {"errorCode": [{"exists": false}]}}]}"#,
+            r#"{"detail": {"$or": [{"eventName": ["B"]}, {"userIdentity": {"type": ["Root"]}}]}}"#,
+            r#"{"detail": {"eventSource": [{"anything-but": "s3.amazonaws.com"}]}}"#,
+            r#"{"region": ["us-east-1"], "detail": {"Records": [{"exists": true}]}}"#,
+        ];
+        let text = br#"
+            {"eventName": "A", "eventSource": "s3.amazonaws.com", "eventID": "1"}
+            {"eventName": "B", "detail": {"x": 1}, "errorCode": "Denied", "awsRegion": "us-east-1"}
+            {"eventName": "C", "time": null, "userIdentity": {"type": "Root"}, "eventSource": "e\u0063s"}
+            {"eventName": "D", "Records": [], "awsRegion": "us-east-1", "eventName": "B"}
+            {"eventVersion": "1", "detail-type": "not an envelope without detail"}
+        "#;
+        assert_eq!(assert_same_answers(&patterns, text), 5);
     }
 }

@@ -40,9 +40,10 @@ mod time;
 
 pub use envelope::{
     EnvelopeInfo, EventUuid, MAX_EVENT_BYTES, Warnings, detail_type, envelope_id, record_id,
-    source_of, write_envelope,
+    source_of, write_envelope, write_projected_envelope,
 };
-pub use fields::{Item, RecordFields, item_of};
+pub(crate) use fields::set_thread_detail_fields;
+pub use fields::{DetailFields, Item, RecordFields, item_of};
 pub(crate) use gzip::gzip_error;
 pub use gzip::{Decompressor, GZIP_MAGIC, GzipError, is_gzip, stream_decoder};
 pub use reader::{LogReader, ReadError, Step};

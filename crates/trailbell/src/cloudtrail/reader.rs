@@ -112,6 +112,7 @@ enum State {
 #[derive(Debug)]
 pub struct LogReader {
     state: State,
+    project: Option<std::sync::Arc<super::DetailFields>>,
 }
 
 impl Default for LogReader {
@@ -123,7 +124,16 @@ impl Default for LogReader {
 impl LogReader {
     /// A reader at the start of a file.
     pub fn new() -> LogReader {
-        LogReader { state: State::Top }
+        LogReader {
+            state: State::Top,
+            project: None,
+        }
+    }
+
+    /// Makes every record read from now on capture the raw JSON of the fields `fields` lists, in
+    /// [`RecordFields::projection`](super::RecordFields::projection); `None` captures nothing.
+    pub fn project(&mut self, fields: Option<std::sync::Arc<super::DetailFields>>) {
+        self.project = fields;
     }
 
     /// Reads the next value of `buf` from `*pos` on, and moves `*pos` past it. With `is_final`,
@@ -207,6 +217,7 @@ impl LogReader {
         in_records: bool,
     ) -> Result<Step<'a>, ReadError> {
         let start = *pos;
+        super::set_thread_detail_fields(self.project.as_ref());
         match parse_one::<Item<'a>>(buf, start, is_final)? {
             Some((item, end)) => {
                 *pos = end;

@@ -10,7 +10,7 @@ use super::{EventSummary, Problem, Progress, ScanConfig};
 use crate::cloudtrail::{
     Decompressor, Item, LogReader, MAX_EVENT_BYTES, ReadError, RecordFields, Step, Warnings,
     envelope_id, gzip_error, is_gzip, item_of, normalize_time, record_id, stream_decoder,
-    write_envelope,
+    write_envelope, write_projected_envelope,
 };
 use crate::sources::ArchiveObject;
 
@@ -132,6 +132,7 @@ impl Worker<'_> {
             .bytes_inflated
             .fetch_add(text.len() as u64, Ordering::Relaxed);
         let (mut reader, mut pos) = (LogReader::new(), 0);
+        reader.project(self.config.detail_fields.clone());
         loop {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(Stop);
@@ -175,6 +176,7 @@ impl Worker<'_> {
         gzip: bool,
     ) -> Result<(), Stop> {
         let (mut reader, mut buf) = (LogReader::new(), Vec::with_capacity(STREAM_CHUNK_BYTES));
+        reader.project(self.config.detail_fields.clone());
         let (mut base, mut pos, mut eof) = (0u64, 0usize, false);
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -284,16 +286,34 @@ impl Worker<'_> {
             return Ok(());
         }
         let mut envelope = std::mem::take(&mut self.envelope);
-        let info = write_envelope(fields, raw, &mut envelope);
-        count_warnings(file, info.warnings);
-        let matched = self.event(file, offset, &envelope);
+        let whole_len = match &self.config.detail_fields {
+            Some(names) => {
+                let id = names.reads_id().then(|| match fields.event_id.as_deref() {
+                    Some(event_id) => envelope_id(event_id),
+                    None => record_id(raw),
+                });
+                let (_, warnings, whole_len) =
+                    write_projected_envelope(fields, names, id, raw.len(), &mut envelope);
+                count_warnings(file, warnings);
+                whole_len
+            }
+            None => {
+                let info = write_envelope(fields, raw, &mut envelope);
+                count_warnings(file, info.warnings);
+                envelope.len()
+            }
+        };
+        let matched = self.event(file, offset, &envelope, whole_len);
         self.envelope = envelope;
         if !matched? {
             return Ok(());
         }
         let time = time.as_deref().or(fields.event_time.as_deref());
         let hit = Hit {
-            key: fields.event_id.is_some().then_some(info.id.0),
+            key: fields
+                .event_id
+                .as_deref()
+                .map(|event_id| envelope_id(event_id).0),
             rules: std::mem::take(&mut self.ids),
             event: EventSummary::of_record(raw, time.unwrap_or_default(), &file.name),
         };
@@ -319,7 +339,7 @@ impl Worker<'_> {
         if !self.in_window(file, time.as_deref()) {
             return Ok(());
         }
-        if !self.event(file, offset, raw)? {
+        if !self.event(file, offset, raw, raw.len())? {
             return Ok(());
         }
         let key = match detail.event_id.as_deref() {
@@ -354,11 +374,18 @@ impl Worker<'_> {
     }
 
     /// Matches an event's envelope: whether any rule matched (their ids in `self.ids`).
-    fn event(&mut self, file: &mut FileState, offset: u64, envelope: &[u8]) -> Result<bool, Stop> {
-        if envelope.len() > MAX_EVENT_BYTES {
+    /// `whole_len` is the length of the whole envelope (`envelope` may hold only the fields the
+    /// rules read).
+    fn event(
+        &mut self,
+        file: &mut FileState,
+        offset: u64,
+        envelope: &[u8],
+        whole_len: usize,
+    ) -> Result<bool, Stop> {
+        if whole_len > MAX_EVENT_BYTES {
             let reason = format!(
-                "the event is {} bytes, over EventBridge's limit of {MAX_EVENT_BYTES} (256 KB): EventBridge would not deliver it",
-                envelope.len()
+                "the event is {whole_len} bytes, over EventBridge's limit of {MAX_EVENT_BYTES} (256 KB): EventBridge would not deliver it"
             );
             self.value_problem(file, offset, reason)?;
             return Ok(false);
