@@ -663,6 +663,153 @@ fn a_bad_s3_url_is_an_error_exit_2() {
     );
 }
 
+/// A stand-in for S3 that lists three objects and serves one: `denied.json` answers 403,
+/// `failing.json.gz` 503, `ok.json.gz` a sample log file. moto cannot be made to fail like that.
+struct FailingS3 {
+    endpoint: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FailingS3 {
+    fn start(bucket: &str) -> FailingS3 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+        let sample = files_under(&sample_tree())
+            .into_iter()
+            .find(|path| path.to_string_lossy().contains("eu-west-1"))
+            .expect("the sample has an eu-west-1 file");
+        let log = std::fs::read(sample).expect("the sample is readable");
+        let bucket = bucket.to_owned();
+        runtime.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (bucket, log) = (bucket.clone(), log.clone());
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    // One request after another on a kept-alive connection; none has a body.
+                    while let Ok(Some(request_line)) = lines.next_line().await {
+                        while let Ok(Some(header)) = lines.next_line().await {
+                            if header.is_empty() {
+                                break;
+                            }
+                        }
+                        let target = request_line.split(' ').nth(1).unwrap_or_default();
+                        let response = FailingS3::answer(
+                            &bucket,
+                            &log,
+                            request_line.starts_with("HEAD"),
+                            target,
+                        );
+                        if write.write_all(&response).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FailingS3 {
+            endpoint,
+            _runtime: runtime,
+        }
+    }
+
+    fn answer(bucket: &str, log: &[u8], head: bool, target: &str) -> Vec<u8> {
+        let error = |status: &str, code: &str| {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"
+            );
+            (status.to_owned(), "application/xml", body.into_bytes())
+        };
+        let (status, content_type, body) = if target == format!("/{bucket}")
+            || target == format!("/{bucket}/")
+        {
+            ("200 OK".to_owned(), "application/xml", Vec::new())
+        } else if target.starts_with(&format!("/{bucket}?"))
+            || target.starts_with(&format!("/{bucket}/?"))
+        {
+            let contents: String = [
+                ("AWSLogs/denied.json", 10),
+                ("AWSLogs/failing.json.gz", 10),
+                ("AWSLogs/ok.json.gz", log.len()),
+            ]
+            .iter()
+            .map(|(key, size)| format!("<Contents><Key>{key}</Key><Size>{size}</Size></Contents>"))
+            .collect();
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>{bucket}</Name><Prefix>AWSLogs/</Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"
+            );
+            ("200 OK".to_owned(), "application/xml", body.into_bytes())
+        } else if target.starts_with(&format!("/{bucket}/AWSLogs/denied.json")) {
+            error("403 Forbidden", "AccessDenied")
+        } else if target.starts_with(&format!("/{bucket}/AWSLogs/failing.json.gz")) {
+            error("503 Service Unavailable", "SlowDown")
+        } else if target.starts_with(&format!("/{bucket}/AWSLogs/ok.json.gz")) {
+            (
+                "200 OK".to_owned(),
+                "application/octet-stream",
+                log.to_vec(),
+            )
+        } else {
+            error("404 Not Found", "NoSuchKey")
+        };
+        let mut response = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amz-bucket-region: us-east-1\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        if !head {
+            response.extend_from_slice(&body);
+        }
+        response
+    }
+}
+
+#[test]
+fn objects_answering_403_or_5xx_are_named_counted_and_the_rest_scanned() {
+    let bucket = "failing-bucket";
+    let server = FailingS3::start(bucket);
+    let output = Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args([
+            "scan",
+            "--format",
+            "jsonl",
+            &format!("s3://{bucket}/AWSLogs/"),
+        ])
+        .args(["--endpoint-url", &server.endpoint])
+        .current_dir(workspace_root())
+        // One attempt: the SDK's retries of the 503 would only make the test slower.
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("trailbell runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    for expected in [
+        format!("skipped s3://{bucket}/AWSLogs/denied.json: access denied (403)"),
+        format!("skipped s3://{bucket}/AWSLogs/failing.json.gz: HTTP status 503"),
+    ] {
+        assert!(
+            lines.contains(&expected.as_str()),
+            "{expected} not in\n{stderr}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stats: Value = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|value| value["kind"] == "stats")
+        .expect("a stats line");
+    assert_eq!(stats["files"], 3);
+    assert_eq!(stats["skipped_files"], 2);
+    assert!(stats["alerts"].as_u64().expect("alerts") > 0, "{stdout}");
+}
+
 /// Measures the two ways worker threads could read an archive: each worker fetching one object at
 /// a time (`fetch`, `block_on` per object) or the background prefetch (`fetch_all`). A proxy in
 /// front of moto adds a delay to every request, as the distance to S3 does.

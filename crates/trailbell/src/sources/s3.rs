@@ -55,7 +55,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::Region;
@@ -653,14 +652,14 @@ impl ArchiveObject for S3File {
 /// Loads the SDK's configuration and makes the client, switching to the bucket's region when
 /// AWS says it is elsewhere.
 async fn connect(location: &S3Location, options: &S3Options) -> Result<Client, S3Error> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(4))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_attempt_timeout(Duration::from_secs(300))
-                .build(),
-        );
+    // Retries are the SDK's, configured the usual way (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, the
+    // profile): by default three attempts with backoff for 5xx, throttling and broken connections.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(Duration::from_secs(300))
+            .build(),
+    );
     if let Some(endpoint) = &options.endpoint_url {
         loader = loader.endpoint_url(endpoint.clone());
     }
