@@ -1,9 +1,13 @@
 //! The `trailbell` binary, run for real: arguments in, stdout, stderr and exit code out.
 
+mod common;
+
+use common::{code, stderr, stdout, workspace_root};
+
+use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::{fs, thread};
 
 const SEED_RULES: &str = "testdata/rules/seed.json";
 const SAMPLE_EVENTS: &str = "testdata/events/samples.jsonl";
@@ -13,46 +17,12 @@ const CONSOLE_SIGN_IN: &str = r#"{
     "detail": {"userIdentity": {"type": ["Root", "IAMUser"]}}
 }"#;
 
-/// The workspace root, where `testdata/` is; commands run there so relative paths work.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn trailbell(args: &[&str]) -> Output {
-    trailbell_with_stdin(args, b"")
+    common::run_with_stdin(args, b"")
 }
 
 fn trailbell_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailbell"))
-        .args(args)
-        .current_dir(workspace_root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("trailbell starts");
-    let mut child_stdin = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    // Feed stdin from a thread so a large input cannot deadlock against a full stdout pipe.
-    let writer = thread::spawn(move || {
-        // The child may exit before reading everything (e.g. on an invalid rules file).
-        let _ = child_stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("trailbell runs");
-    writer.join().expect("stdin writer finishes");
-    output
-}
-
-fn stdout(output: &Output) -> &str {
-    std::str::from_utf8(&output.stdout).expect("stdout is UTF-8")
-}
-
-fn stderr(output: &Output) -> &str {
-    std::str::from_utf8(&output.stderr).expect("stderr is UTF-8")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("trailbell exits with a code")
+    common::run_with_stdin(args, stdin)
 }
 
 /// A scratch file for one test, under cargo's per-target temporary directory.

@@ -3,31 +3,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-/// The workspace root; commands run there, as a user in a checkout would.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::{code, stderr, stdout, workspace_root};
 
 fn trailbell(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trailbell"))
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .expect("trailbell runs")
-}
-
-fn stdout(output: &Output) -> &str {
-    std::str::from_utf8(&output.stdout).expect("stdout is UTF-8")
-}
-
-fn stderr(output: &Output) -> &str {
-    std::str::from_utf8(&output.stderr).expect("stderr is UTF-8")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("trailbell exits with a code")
+    common::run(args)
 }
 
 /// A fresh, empty directory for one test under cargo's per-target temporary directory, with an

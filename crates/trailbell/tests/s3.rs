@@ -5,6 +5,10 @@
 //! `scripts/lib/with-test-services cargo test -p trailbell --test s3`.
 #![cfg(feature = "aws")]
 
+mod common;
+
+use common::workspace_root;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -433,17 +437,8 @@ fn a_missing_bucket_is_an_error_before_any_listing() {
     assert_eq!(err.to_string(), format!("bucket {bucket:?} does not exist"));
 }
 
-/// The workspace root, where `testdata/` is; the binary runs there.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn trailbell(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trailbell"))
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .expect("trailbell runs")
+    common::run(args)
 }
 
 /// A `trailbell scan --format jsonl` run.

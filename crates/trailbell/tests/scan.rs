@@ -1,10 +1,12 @@
 //! `trailbell scan`, driven as a user drives it: the real binary on the test data.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 use trailbell::rules::RulePack;
@@ -18,22 +20,10 @@ fn testdata(path: &str) -> String {
 }
 
 fn trailbell(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailbell"))
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin");
-        pipe.write_all(input).expect("write stdin");
+    match stdin {
+        Some(input) => common::run_with_stdin(args, input),
+        None => common::run(args),
     }
-    child.wait_with_output().expect("the binary ends")
 }
 
 /// A finished scan in JSON lines: its alerts, summaries, stats, stderr and exit code.

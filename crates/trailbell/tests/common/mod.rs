@@ -1,0 +1,59 @@
+//! What the integration tests share: the real `trailbell` binary, run from the workspace root as a
+//! user in a checkout would run it.
+
+// Each test crate uses its own part of this module.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+
+/// The workspace root, where `testdata/` and `rules/` are.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `trailbell` with `args` and no standard input.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args(args)
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("trailbell runs")
+}
+
+/// Runs `trailbell` with `args`, feeding `stdin` from a thread so that a large input cannot
+/// deadlock against a full stdout pipe.
+pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args(args)
+        .current_dir(workspace_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("trailbell starts");
+    let mut child_stdin = child.stdin.take().expect("stdin is piped");
+    let input = stdin.to_vec();
+    let writer = thread::spawn(move || {
+        // The child may exit before reading everything (e.g. on an invalid rules file).
+        let _ = child_stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("trailbell runs");
+    writer.join().expect("stdin writer finishes");
+    output
+}
+
+pub fn stdout(output: &Output) -> &str {
+    std::str::from_utf8(&output.stdout).expect("stdout is UTF-8")
+}
+
+pub fn stderr(output: &Output) -> &str {
+    std::str::from_utf8(&output.stderr).expect("stderr is UTF-8")
+}
+
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("trailbell exits with a code")
+}
