@@ -510,3 +510,33 @@ impl Matcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_are_shared_between_threads_and_caches_move_to_them() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Matcher>();
+        send_sync::<crate::Pattern>();
+        send_sync::<crate::ReferenceMatcher>();
+        send::<Cache>();
+
+        let mut builder = MatcherBuilder::new();
+        let id = builder
+            .add_rule("x", r#"{"x": [{"prefix": "a"}]}"#)
+            .expect("valid");
+        let matcher = std::sync::Arc::new(builder.build());
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let matcher = std::sync::Arc::clone(&matcher);
+                std::thread::spawn(move || matcher.matches(br#"{"x": "abc"}"#))
+            })
+            .collect();
+        for handle in handles {
+            assert_eq!(handle.join().expect("no panic"), Ok(vec![id]));
+        }
+    }
+}
