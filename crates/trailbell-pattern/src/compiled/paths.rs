@@ -72,76 +72,60 @@ impl PathTrie {
     }
 }
 
-/// The children of a path node. Most nodes have a handful, which a scan comparing lengths and first
-/// words finds faster than hashing the name; nodes with many use a hash map. A bit set of the
-/// children's name lengths turns most names away before any byte of them is compared.
-#[derive(Clone, Debug, Default)]
-struct Children {
-    /// Bit `min(len, 63)` set for each child's name length.
-    lengths: u64,
-    list: ChildList,
-}
-
+/// The children of a path node. Most nodes have a handful, which a scan comparing lengths first
+/// finds faster than hashing the name; nodes with many use a hash map.
 #[derive(Clone, Debug)]
-enum ChildList {
-    /// Each name with its first eight bytes as a word.
+enum Children {
+    /// Each name with its first eight bytes as a word, compared before the name itself.
     Few(Vec<(u64, Box<[u8]>, PathId)>),
     Many(FxHashMap<Box<[u8]>, PathId>),
 }
 
 const FEW: usize = 8;
 
-impl Default for ChildList {
-    fn default() -> ChildList {
-        ChildList::Few(Vec::new())
+impl Default for Children {
+    fn default() -> Children {
+        Children::Few(Vec::new())
     }
 }
 
-fn length_bit(len: usize) -> u64 {
-    1 << len.min(63)
-}
-
 impl Children {
-    #[inline]
     fn get(&self, name: &[u8]) -> Option<PathId> {
-        if self.lengths & length_bit(name.len()) == 0 {
-            return None;
-        }
-        match &self.list {
-            ChildList::Few(list) => {
-                let word = head_word(name);
+        match self {
+            Children::Few(list) => {
+                // Lengths rule out most names before any byte of them is read.
+                let mut word = None;
                 list.iter()
                     .find(|(w, n, _)| {
-                        *w == word
-                            && n.len() == name.len()
-                            && n.get(8..).unwrap_or_default() == name.get(8..).unwrap_or_default()
+                        n.len() == name.len()
+                            && *w == *word.get_or_insert_with(|| head_word(name))
+                            && n.as_ref() == name
                     })
                     .map(|(_, _, id)| *id)
             }
-            ChildList::Many(map) => map.get(name).copied(),
+            Children::Many(map) => map.get(name).copied(),
         }
     }
 
     fn insert(&mut self, name: Box<[u8]>, id: PathId) {
-        self.lengths |= length_bit(name.len());
-        match &mut self.list {
-            ChildList::Few(list) if list.len() < FEW => list.push((head_word(&name), name, id)),
-            ChildList::Few(list) => {
+        match self {
+            Children::Few(list) if list.len() < FEW => list.push((head_word(&name), name, id)),
+            Children::Few(list) => {
                 let mut map: FxHashMap<Box<[u8]>, PathId> =
                     list.drain(..).map(|(_, n, id)| (n, id)).collect();
                 map.insert(name, id);
-                self.list = ChildList::Many(map);
+                *self = Children::Many(map);
             }
-            ChildList::Many(map) => {
+            Children::Many(map) => {
                 map.insert(name, id);
             }
         }
     }
 
     fn len(&self) -> usize {
-        match &self.list {
-            ChildList::Few(list) => list.len(),
-            ChildList::Many(map) => map.len(),
+        match self {
+            Children::Few(list) => list.len(),
+            Children::Many(map) => map.len(),
         }
     }
 
@@ -150,12 +134,12 @@ impl Children {
     }
 }
 
-/// The first eight bytes of a name as a word, zero-padded (no call to memcpy for a short name).
+/// The first eight bytes of a name as a word, zero-padded.
 fn head_word(name: &[u8]) -> u64 {
-    name.iter()
-        .take(8)
-        .enumerate()
-        .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
+    let mut word = [0u8; 8];
+    let head = &name[..name.len().min(8)];
+    word[..head.len()].copy_from_slice(head);
+    u64::from_le_bytes(word)
 }
 
 #[cfg(test)]
