@@ -383,6 +383,34 @@ fn combine(results: Vec<Agreement>) -> Agreement {
     agreed.map_or(Agreement::NotCompared, |events| Agreement::Agree { events })
 }
 
+/// Compares another engine's per-event answers with trailbell's (validating) answers.
+fn compare_with_trailbell<E: Engine>(
+    set: &RuleSet,
+    corpus: &Corpus,
+    tb: &mut Prepared<Trailbell>,
+    name: &str,
+    other: &mut Prepared<E>,
+) -> Agreement {
+    let mut fa = names_fn(tb.engine.as_mut());
+    let mut fb = names_fn(other.engine.as_mut());
+    compare_pair(
+        set,
+        corpus,
+        (
+            "trailbell",
+            &tb.run,
+            fa.as_mut()
+                .map(|f| f as &mut dyn FnMut(&[u8]) -> Vec<String>),
+        ),
+        (
+            name,
+            &other.run,
+            fb.as_mut()
+                .map(|f| f as &mut dyn FnMut(&[u8]) -> Vec<String>),
+        ),
+    )
+}
+
 /// Runs one set on both engines (trailbell first), compares them, and measures compiled size
 /// for the big sets.
 pub fn run_set(set: &RuleSet, corpus: &Corpus, opts: &Options) -> SetResult {
@@ -401,46 +429,8 @@ pub fn run_set(set: &RuleSet, corpus: &Corpus, opts: &Options) -> SetResult {
     } else {
         Prepared::skipped()
     };
-    let with_quamina = {
-        let mut fa = names_fn(tb.engine.as_mut());
-        let mut fb = names_fn(q.engine.as_mut());
-        compare_pair(
-            set,
-            corpus,
-            (
-                "trailbell",
-                &tb.run,
-                fa.as_mut()
-                    .map(|f| f as &mut dyn FnMut(&[u8]) -> Vec<String>),
-            ),
-            (
-                "quamina",
-                &q.run,
-                fb.as_mut()
-                    .map(|f| f as &mut dyn FnMut(&[u8]) -> Vec<String>),
-            ),
-        )
-    };
-    let with_trusted = {
-        let mut fa = names_fn(tb.engine.as_mut());
-        let mut fb = names_fn(tt.engine.as_mut());
-        compare_pair(
-            set,
-            corpus,
-            (
-                "trailbell",
-                &tb.run,
-                fa.as_mut()
-                    .map(|f| f as &mut dyn FnMut(&[u8]) -> Vec<String>),
-            ),
-            (
-                "trusted",
-                &tt.run,
-                fb.as_mut()
-                    .map(|f| f as &mut dyn FnMut(&[u8]) -> Vec<String>),
-            ),
-        )
-    };
+    let with_quamina = compare_with_trailbell(set, corpus, &mut tb, "quamina", &mut q);
+    let with_trusted = compare_with_trailbell(set, corpus, &mut tb, "trusted", &mut tt);
 
     // Timed passes alternate between the engines, so that a noisy moment on a shared machine
     // slows both rather than one.
