@@ -17,8 +17,19 @@
 //!
 //! The command line itself (`src/cli/`, `src/main.rs`) belongs to the binary.
 
+pub mod alert;
+pub mod api;
 pub mod cloudtrail;
+pub mod config;
+pub mod noise;
+pub mod outbox;
+pub mod registry;
 pub mod rules;
 pub mod sanitize;
 pub mod scan;
+pub mod secret;
+pub mod service;
 pub mod sources;
+pub mod store;
+pub mod targets;
+pub mod transform;

@@ -3,7 +3,6 @@
 //! `trailbell scan s3://...` run for real. Every test makes its own bucket. Without the endpoint,
 //! these tests fail (never skip): run them with `./scripts/test` or
 //! `scripts/lib/with-test-services cargo test -p trailbell --test s3`.
-#![cfg(feature = "aws")]
 
 mod common;
 

@@ -2,12 +2,10 @@
 //! read, lazily, so that listing a large archive holds no more than a directory's names at a time.
 //!
 //! An input is standard input (`-`), or anything that lists [`ArchiveObject`]s: a local file or
-//! directory ([`local`]), or an S3 archive, `s3://bucket/prefix` (`s3`, with the cargo feature
-//! `aws`, on by default). Another source plugs in by adding a branch for its URL scheme to
+//! directory ([`local`]), or an S3 archive, `s3://bucket/prefix` ([`s3`]). Another source plugs in by adding a branch for its URL scheme to
 //! [`expand_input`] and an [`ArchiveObject`] of its own.
 
 pub mod local;
-#[cfg(feature = "aws")]
 pub mod s3;
 
 use std::fmt;
@@ -98,13 +96,7 @@ pub fn expand_input(input: &str, options: &ExpandOptions) -> Result<Input, Sourc
         return Ok(Input::Stdin);
     }
     if input.starts_with("s3://") {
-        #[cfg(feature = "aws")]
         return s3::expand(input, options);
-        #[cfg(not(feature = "aws"))]
-        return Err(SourceError::new(
-            input,
-            "this trailbell was built without S3 support (the cargo feature aws)",
-        ));
     }
     // Sources with a URL scheme add their branch here.
     if let Some((scheme, _)) = input.split_once("://") {

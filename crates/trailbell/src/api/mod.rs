@@ -1,0 +1,1 @@
+//! TODO(api helper): the EventBridge-compatible API.

@@ -1,0 +1,4 @@
+//! Noise control.
+
+/// Noise control's tables (see [`crate::store`]).
+pub const SCHEMA: &str = "";

@@ -1,0 +1,33 @@
+//! The running service (`trailbell run`): event buses fed by the API and the live sources, rules
+//! matched, noise control applied, alerts written to the outbox, the outbox delivered.
+//!
+//! Sources hand events to the service as [`Submission`]s on a channel; the service answers each
+//! once every alert its events raise is committed to the outbox, and only then may a source
+//! acknowledge them (PutEvents answers, an SQS message is deleted).
+
+use tokio::sync::oneshot;
+
+/// One event on its way onto a bus, as EventBridge would deliver it to a target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusEvent {
+    /// The envelope's `id`.
+    pub id: String,
+    /// The whole envelope as JSON text: `version`, `id`, `detail-type`, `source`, `account`,
+    /// `time`, `region`, `resources`, `detail` (and `replay-name` for replayed events).
+    pub envelope: String,
+    /// When trailbell accepted it, RFC 3339 UTC with milliseconds.
+    pub ingestion_time: String,
+}
+
+/// Events for one bus, with a reply once they are safe (every alert in the outbox, the events in
+/// the bus's archives) or could not be made safe.
+#[derive(Debug)]
+pub struct Submission {
+    /// The bus's name (`default` unless the caller named another).
+    pub event_bus_name: String,
+    /// The events, in order.
+    pub events: Vec<BusEvent>,
+    /// Answered with `Ok` once the events are durable; `Err` with a message when they are not
+    /// (the caller reports failure and keeps the events for a retry).
+    pub done: oneshot::Sender<Result<(), String>>,
+}

@@ -1,0 +1,168 @@
+//! Targets: where alerts go. A *destination* is a configured endpoint (a Slack webhook, an SNS
+//! topic, an SQS queue, a webhook, standard output, a file); a rule's *targets* (EventBridge's
+//! `Targets`, with `Id`, `Input`/`InputPath`/`InputTransformer`, `RetryPolicy`) point at
+//! destinations. Alerts reach a destination through the outbox ([`crate::outbox`]), never
+//! directly.
+//!
+//! - [`slack`]: Block Kit cards ([`slack::message`]) sent by incoming webhook or `chat.postMessage`.
+//! - [`sns`]: `Publish`, optionally in AWS Chatbot's custom-notification format ([`sns::chatbot`]).
+//! - [`sqs`]: `SendMessage`, FIFO queues too.
+//! - [`webhook`]: an HTTP POST of JSON, as EventBridge API destinations do.
+//! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal).
+
+pub mod file;
+pub mod slack;
+pub mod sns;
+pub mod sqs;
+pub mod stdout;
+pub mod webhook;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// A configured endpoint that alerts are delivered to, with its rate limit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Destination {
+    /// Unique among destinations; what outbox rows and metrics name (never the secret URL).
+    pub name: String,
+    /// What and where.
+    pub kind: DestinationKind,
+    /// At most this many deliveries per second (EventBridge's `InvocationRateLimitPerSecond`);
+    /// `None` for no limit. Slack's default is 1, Slack's own limit per webhook.
+    pub rate_limit_per_second: Option<f64>,
+    /// How long one attempt may take before it counts as a timeout (retried).
+    pub timeout: Duration,
+}
+
+/// See [`Destination::kind`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum DestinationKind {
+    /// Slack, by incoming webhook or bot token.
+    Slack(SlackDestination),
+    /// An SNS topic.
+    Sns(SnsDestination),
+    /// An SQS queue.
+    Sqs(SqsDestination),
+    /// Any HTTP endpoint taking JSON.
+    Webhook(WebhookDestination),
+    /// Standard output.
+    Stdout(StdoutDestination),
+    /// A file, appended to.
+    File(FileDestination),
+}
+
+/// How trailbell reaches Slack.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SlackDestination {
+    /// An incoming webhook (`https://hooks.slack.com/services/...`): one channel, no threads.
+    Webhook {
+        /// The webhook URL: a secret, since it is all it takes to post.
+        url: Secret,
+    },
+    /// A bot token and channel, through `chat.postMessage` (threads possible).
+    Api {
+        /// `xoxb-...`.
+        token: Secret,
+        /// A channel id (`C0123456789`) or name.
+        channel: String,
+        /// Slack's Web API base URL, `https://slack.com/api` unless a test points elsewhere.
+        api_base_url: String,
+    },
+}
+
+/// An SNS topic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnsDestination {
+    /// `arn:aws:sns:<region>:<account>:<name>`.
+    pub topic_arn: String,
+    /// Publish AWS Chatbot's custom-notification JSON instead of the alert's payload, so a
+    /// Chatbot channel subscribed to the topic renders it.
+    pub chatbot_format: bool,
+    /// An SNS-compatible endpoint (tests: moto); `None` for AWS's.
+    pub endpoint_url: Option<String>,
+}
+
+/// An SQS queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SqsDestination {
+    /// The queue URL.
+    pub queue_url: String,
+    /// For FIFO queues (`.fifo`): the message group id (EventBridge's `SqsParameters`).
+    pub message_group_id: Option<String>,
+    /// An SQS-compatible endpoint (tests: moto); `None` for AWS's.
+    pub endpoint_url: Option<String>,
+}
+
+/// An HTTP endpoint taking a POST of JSON (EventBridge's API destination + connection).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookDestination {
+    /// The URL: a secret, since URLs often carry tokens.
+    pub endpoint: Secret,
+    /// Extra headers; values are secrets.
+    pub headers: Vec<(String, Secret)>,
+    /// Authorization, as EventBridge connections have it.
+    pub auth: Option<WebhookAuth>,
+}
+
+/// See [`WebhookDestination::auth`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookAuth {
+    /// A header carrying a key, e.g. `x-api-key: ...`.
+    ApiKey {
+        /// The header's name.
+        header: String,
+        /// The key.
+        value: Secret,
+    },
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+/// Standard output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StdoutDestination {
+    /// How each alert is written.
+    pub format: LineFormat,
+}
+
+/// A file that alerts are appended to, a JSON line each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDestination {
+    /// The file; created if missing.
+    pub path: PathBuf,
+}
+
+/// How standard output shows alerts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineFormat {
+    /// A JSON line each (the payload with its idempotency key).
+    Json,
+    /// One readable, escaped line each: for a person at a terminal.
+    Text,
+}
+
+/// EventBridge's `RetryPolicy` for a target: how long and how often delivery is retried before the
+/// alert goes to dead letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// `MaximumRetryAttempts`, 0 to 185 (default 185).
+    pub maximum_retry_attempts: u32,
+    /// `MaximumEventAgeInSeconds`, 60 to 86400 (default 86400).
+    pub maximum_event_age_seconds: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            maximum_retry_attempts: 185,
+            maximum_event_age_seconds: 86_400,
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! SNS: Publish, optionally in AWS Chatbot's custom-notification format.
+
+pub mod chatbot;

@@ -1,0 +1,1 @@
+//! TODO(outbox helper)
