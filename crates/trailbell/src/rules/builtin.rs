@@ -24,6 +24,7 @@ pub(crate) const RULE_FILES: &[(&str, &str)] = embed!(
         "config-recording-changed",
         "console-sign-in",
         "console-sign-in-failed",
+        "console-sign-in-failures-from-one-address",
         "console-sign-in-without-mfa",
         "ec2-instance-terminated-stopped-or-modified",
         "iam-access-key-created",

@@ -15,6 +15,7 @@ use super::builtin;
 use super::error::FileProblem;
 use super::pack::{Rule, RuleTest};
 use super::severity::Severity;
+use crate::noise::{Dedup, Exception, NoiseSettings, Threshold};
 
 /// The keys a rule file may hold, in the order they are checked and documented.
 const RULE_KEYS: &[&str] = &[
@@ -24,6 +25,9 @@ const RULE_KEYS: &[&str] = &[
     "description",
     "event_pattern",
     "cis",
+    "threshold",
+    "dedup",
+    "exceptions",
     "tests",
 ];
 
@@ -145,6 +149,7 @@ pub(crate) fn parse_rule_file(
         check.problem("event_pattern", err.to_string());
     }
     let cis = check.cis(&table);
+    let noise = check.noise(&table);
     let tests = check.tests(&table, fixtures);
     check.unknown_keys(&table, "", RULE_KEYS);
 
@@ -158,6 +163,7 @@ pub(crate) fn parse_rule_file(
         description: description?,
         event_pattern: event_pattern?,
         cis,
+        noise,
         tests,
         source: file.to_owned(),
     })
@@ -247,6 +253,50 @@ impl Checker<'_> {
             Some(other) => self.problem("cis", expected("an array of strings", other)),
         }
         references
+    }
+
+    /// The optional noise control: `[threshold]`, `[dedup]` and `[[exceptions]]`, read with serde
+    /// (their shapes are small), each exception's pattern checked by the engine.
+    fn noise(&mut self, table: &Table) -> NoiseSettings {
+        let mut noise = NoiseSettings::default();
+        if let Some(value) = table.get("threshold") {
+            match value.clone().try_into::<Threshold>() {
+                Ok(threshold) if threshold.count < 2 => {
+                    self.problem("threshold.count", "must be at least 2 (1 is every match)");
+                }
+                Ok(threshold) if threshold.within.is_zero() => {
+                    self.problem("threshold.within", "must be longer than 0s");
+                }
+                Ok(threshold) => noise.threshold = Some(threshold),
+                Err(err) => self.problem("threshold", serde_problem(&err)),
+            }
+        }
+        if let Some(value) = table.get("dedup") {
+            match value.clone().try_into::<Dedup>() {
+                Ok(dedup) if dedup.window.is_zero() => {
+                    self.problem("dedup.window", "must be longer than 0s");
+                }
+                Ok(dedup) => noise.dedup = Some(dedup),
+                Err(err) => self.problem("dedup", serde_problem(&err)),
+            }
+        }
+        if let Some(value) = table.get("exceptions") {
+            match value.clone().try_into::<Vec<Exception>>() {
+                Ok(exceptions) => {
+                    for (index, exception) in exceptions.iter().enumerate() {
+                        if let Err(err) = Pattern::parse(&exception.event_pattern) {
+                            self.problem(
+                                &format!("exceptions[{index}].event_pattern"),
+                                err.to_string(),
+                            );
+                        }
+                    }
+                    noise.exceptions = exceptions;
+                }
+                Err(err) => self.problem("exceptions", serde_problem(&err)),
+            }
+        }
+        noise
     }
 
     /// The optional `[[tests]]` array.
@@ -417,6 +467,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// A serde error from a sub-table, on one line.
+fn serde_problem(err: &toml::de::Error) -> String {
+    err.message().trim().replace('\n', " ")
+}
+
 /// `expected a string, found an integer`.
 fn expected(what: &str, found: &Value) -> String {
     let kind = found.type_str();
@@ -581,7 +636,7 @@ matches = false
         assert_eq!(
             problems(&text),
             [
-                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, tests"
+                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, threshold, dedup, exceptions, tests"
             ]
         );
     }
@@ -693,5 +748,31 @@ matches = false
         assert!(
             !is_cis_reference("4") && !is_cis_reference("CloudWatch.1") && !is_cis_reference("4.")
         );
+    }
+
+    #[test]
+    fn noise_settings_are_read_and_checked() {
+        let rule = parse(&format!(
+            "{VALID}\n[threshold]\ncount = 5\nwithin = \"5m\"\nkey = \"<$.detail.sourceIPAddress>\"\n\
+             [dedup]\nwindow = \"1h\"\n\
+             [[exceptions]]\nname = \"ci\"\nevent_pattern = '{{\"account\": [\"1\"]}}'\n"
+        ))
+        .expect("valid");
+        let threshold = rule.noise.threshold.expect("a threshold");
+        assert_eq!((threshold.count, threshold.within.as_secs()), (5, 300));
+        assert_eq!(rule.noise.dedup.expect("dedup").window.as_secs(), 3600);
+        assert_eq!(rule.noise.exceptions[0].name, "ci");
+
+        let problems = problems(&format!(
+            "{VALID}\n[threshold]\ncount = 1\nwithin = \"5m\"\n[dedup]\nwindow = \"soon\"\n\
+             [[exceptions]]\nname = \"bad\"\nevent_pattern = '{{\"account\": \"1\"}}'\n"
+        ));
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("threshold.count: must be at least 2"));
+        assert_eq!(
+            problems[1],
+            r#"dedup: "soon" is not a duration such as "90s", "5m" or "1h""#
+        );
+        assert!(problems[2].contains("exceptions[0].event_pattern: Event pattern is not valid"));
     }
 }

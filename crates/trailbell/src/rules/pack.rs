@@ -11,6 +11,7 @@ use super::builtin;
 use super::error::{FileProblem, RulesError};
 use super::file::{Fixtures, parse_rule_file};
 use super::severity::Severity;
+use crate::noise::{Exception, NoiseSettings};
 
 /// One rule: an EventBridge event pattern with what a person needs to act on its alerts.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -28,7 +29,9 @@ pub struct Rule {
     /// CIS AWS Foundations Benchmark recommendations it implements (v1.4.0 to v3.0.0 numbering,
     /// e.g. `4.3`); empty for most rules.
     pub cis: Vec<String>,
-    /// Events it must and must not match.
+    /// Exceptions, threshold and dedup; none by default.
+    pub noise: NoiseSettings,
+    /// Events it must and must not match (an event an exception silences counts as no match).
     pub tests: Vec<RuleTest>,
     /// The file it came from: `rules/<name>.toml` for the built-in pack, else the path as given.
     pub source: String,
@@ -185,12 +188,31 @@ impl RulePack {
                 )),
             }
         }
+        let mut exceptions = MatcherBuilder::new();
+        let mut exception_owners = Vec::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            for (number, exception) in rule.noise.exceptions.iter().enumerate() {
+                match Pattern::parse(&exception.event_pattern) {
+                    Ok(pattern) => {
+                        exceptions.add_pattern(&format!("{}#{number}", rule.name), pattern);
+                        exception_owners.push((index, number));
+                    }
+                    Err(err) => problems.push(FileProblem::new(
+                        &rule.source,
+                        format!("exceptions[{number}].event_pattern"),
+                        err.to_string(),
+                    )),
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(RulesError::InvalidFiles(problems));
         }
         Ok(CompiledRules {
             rules: self.rules.clone(),
             matcher: builder.build(),
+            exceptions: exceptions.build(),
+            exception_owners,
         })
     }
 
@@ -256,6 +278,10 @@ fn rule_files_in(dir: &Path) -> Result<Vec<PathBuf>, RulesError> {
 pub struct CompiledRules {
     rules: Vec<Rule>,
     matcher: Matcher,
+    /// Every rule's exceptions in one matcher; `exception_owners[id]` is (rule index, exception
+    /// index).
+    exceptions: Matcher,
+    exception_owners: Vec<(usize, usize)>,
 }
 
 impl CompiledRules {
@@ -276,6 +302,31 @@ impl CompiledRules {
     /// The rules, in id order (sorted by name).
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The first of `rule`'s exceptions that matches `event`, which silences the alert; `None`
+    /// when the alert stands (or the rule has no exceptions, which costs nothing).
+    ///
+    /// ```
+    /// use trailbell::rules::RulePack;
+    ///
+    /// let compiled = RulePack::builtin().compile()?;
+    /// let event = br#"{"source": "aws.signin", "detail-type": "AWS Console Sign In via CloudTrail",
+    ///     "detail": {"eventName": "ConsoleLogin", "userIdentity": {"type": "Root"}}}"#;
+    /// let id = compiled.matcher().matches(event)?[0];
+    /// assert!(compiled.suppressed_by(id, event).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn suppressed_by(&self, rule: RuleId, event: &[u8]) -> Option<&Exception> {
+        let rule_index = rule.index();
+        if self.rules.get(rule_index)?.noise.exceptions.is_empty() {
+            return None;
+        }
+        let matched = self.exceptions.matches(event).ok()?;
+        matched.into_iter().find_map(|id| {
+            let (owner, number) = *self.exception_owners.get(id.index())?;
+            (owner == rule_index).then(|| &self.rules[owner].noise.exceptions[number])
+        })
     }
 
     /// The number of rules.
@@ -418,6 +469,7 @@ mod tests {
             description: "d".to_owned(),
             event_pattern: "{}".to_owned(),
             cis: Vec::new(),
+            noise: NoiseSettings::default(),
             tests: Vec::new(),
             source: source.to_owned(),
         };

@@ -107,10 +107,14 @@ impl CompiledRules {
             }
             for test in &rule.tests {
                 let event = test.event.as_bytes();
+                let mut this_rule = None;
                 let compiled = self
                     .matcher()
                     .matches_with(&mut cache, event, &mut ids)
-                    .map(|()| ids.iter().any(|id| id.index() == index))
+                    .map(|()| {
+                        this_rule = ids.iter().copied().find(|id| id.index() == index);
+                        this_rule.is_some()
+                    })
                     .map_err(|err| err.to_string());
                 let reference = match &reference_ids[index] {
                     Ok(reference_id) => reference
@@ -118,6 +122,13 @@ impl CompiledRules {
                         .map(|found| found.contains(reference_id))
                         .map_err(|err| err.to_string()),
                     Err(err) => Err(err.clone()),
+                };
+                // An exception that matches too silences the alert, for both matchers.
+                let excepted = this_rule.is_some_and(|id| self.suppressed_by(id, event).is_some());
+                let (compiled, reference) = if excepted {
+                    (compiled.map(|_| false), reference.map(|_| false))
+                } else {
+                    (compiled, reference)
                 };
                 if compiled == Ok(test.matches) && reference == Ok(test.matches) {
                     report.passed += 1;
