@@ -195,6 +195,7 @@ mod tests {
             description: "d".to_owned(),
             event_pattern: "{}".to_owned(),
             cis: Vec::new(),
+            noise: trailbell::noise::NoiseSettings::default(),
             tests: Vec::new(),
             source: format!("rules/{name}.toml"),
         }
