@@ -40,6 +40,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         crate::outbox::SCHEMA,
         crate::registry::SCHEMA,
         crate::noise::SCHEMA,
+        crate::sources::live::directory::SCHEMA,
     ] {
         connection.execute_batch(schema).map_err(wrap)?;
     }

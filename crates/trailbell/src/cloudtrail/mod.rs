@@ -34,6 +34,7 @@
 
 mod envelope;
 mod fields;
+mod file_events;
 mod gzip;
 mod reader;
 mod time;
@@ -44,6 +45,7 @@ pub use envelope::{
 };
 pub(crate) use fields::set_thread_detail_fields;
 pub use fields::{DetailFields, Item, RecordFields, item_of};
+pub use file_events::{FileEvent, FileEvents, FileEventsError, file_events};
 pub(crate) use gzip::gzip_error;
 pub use gzip::{Decompressor, GZIP_MAGIC, GzipError, is_gzip, stream_decoder};
 pub use reader::{LogReader, ReadError, Step};

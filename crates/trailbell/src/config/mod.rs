@@ -1,1 +1,196 @@
-//! The configuration file.
+//! The configuration file (`trailbell.toml`): the service, the API's keys, destinations, rules
+//! (inline, in EventBridge's names, or whole rule packs) with their targets, and the sources.
+//!
+//! [`Config::load`] reads a file and reports every problem at once, each with its key path;
+//! [`Config::embedded_default`] is what `trailbell run` uses without a file. The format is
+//! documented in docs/CONFIGURATION.md and the choices in docs/decisions/0008-configuration.md.
+
+mod file;
+mod secret_ref;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use file::parse;
+pub use secret_ref::resolve_secret;
+
+use crate::noise::NoiseSettings;
+use crate::rules::{FileProblem, Severity};
+use crate::secret::Secret;
+use crate::targets::{Destination, RetryPolicy};
+
+/// The port the API listens on by default (127.0.0.1 only).
+pub const DEFAULT_PORT: u16 = 9820;
+
+/// The embedded default configuration: the built-in rule pack on the default bus, alerts to the
+/// terminal, and to Slack when `TRAILBELL_SLACK_WEBHOOK_URL` is set.
+pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
+
+/// A whole, valid configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Where and as whom the service runs.
+    pub service: ServiceSettings,
+    /// Who may call the API.
+    pub api: ApiSettings,
+    /// Where alerts can go, by name.
+    pub destinations: Vec<Destination>,
+    /// Rule packs with the targets of their rules.
+    pub rule_packs: Vec<RulePackSettings>,
+    /// Rules written in the file.
+    pub rules: Vec<ConfigRule>,
+    /// Where events come from besides the API.
+    pub sources: Vec<SourceSettings>,
+}
+
+/// `[service]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSettings {
+    /// The store and other state; `None` for the user's data directory.
+    pub data_dir: Option<PathBuf>,
+    /// The API's address.
+    pub listen: SocketAddr,
+    /// The account id in ARNs and envelopes.
+    pub account: String,
+    /// The region in ARNs and envelopes.
+    pub region: String,
+    /// An AWS-compatible endpoint for every AWS client (tests: moto); `None` for AWS's own.
+    pub aws_endpoint_url: Option<String>,
+}
+
+/// `[api]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiSettings {
+    /// SigV4 authentication against these keys; empty with `authentication = "disabled"`.
+    pub access_keys: Vec<(String, Secret)>,
+    /// Whether requests must be signed. Turning it off is allowed on a loopback address only.
+    pub authentication: bool,
+}
+
+/// `[[rule_packs]]`: a directory of rule files (or the built-in pack) deployed on a bus, every rule
+/// with the same targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RulePackSettings {
+    /// `builtin`, or a file or directory of rule files.
+    pub path: String,
+    /// The bus its rules go on.
+    pub event_bus_name: String,
+    /// Rules below this severity are left out.
+    pub min_severity: Severity,
+    /// The targets of every rule.
+    pub targets: Vec<ConfigTarget>,
+}
+
+/// `[[rules]]`: one rule in EventBridge's names, with trailbell's additions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigRule {
+    /// `Name`.
+    pub name: String,
+    /// `EventBusName`, `default` unless given.
+    pub event_bus_name: String,
+    /// `EventPattern`, JSON text.
+    pub event_pattern: String,
+    /// `State`: `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
+    pub state: String,
+    /// `Description`.
+    pub description: String,
+    /// `title`, trailbell's: one line for people; the name when absent.
+    pub title: String,
+    /// `severity`, trailbell's; `medium` when absent.
+    pub severity: Severity,
+    /// `threshold`, `dedup`, `exceptions`, as in rule files.
+    pub noise: NoiseSettings,
+    /// `Targets`.
+    pub targets: Vec<ConfigTarget>,
+}
+
+/// A target, in EventBridge's names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigTarget {
+    /// `Id`, unique within its rule.
+    pub id: String,
+    /// `Arn`: a destination's name, or an SNS topic or SQS queue ARN.
+    pub arn: String,
+    /// `Input`: constant JSON text.
+    pub input: Option<String>,
+    /// `InputPath`.
+    pub input_path: Option<String>,
+    /// `InputTransformer`: `InputPathsMap` and `InputTemplate`.
+    pub input_transformer: Option<(std::collections::BTreeMap<String, String>, String)>,
+    /// `RetryPolicy`.
+    pub retry_policy: RetryPolicy,
+    /// `DeadLetterConfig.Arn`: an SQS queue ARN.
+    pub dead_letter_arn: Option<String>,
+    /// `SqsParameters.MessageGroupId`.
+    pub message_group_id: Option<String>,
+}
+
+/// `[[sources]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceSettings {
+    /// A directory watched for new CloudTrail files.
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// How often it is looked at.
+        interval: Duration,
+        /// The bus its events go on.
+        event_bus_name: String,
+    },
+    /// S3 event notifications (direct or through SNS) on an SQS queue, for CloudTrail files.
+    Sqs {
+        /// The queue.
+        queue_url: String,
+        /// The bus its events go on.
+        event_bus_name: String,
+    },
+    /// CloudTrail `LookupEvents`, polled.
+    LookupEvents {
+        /// The regions asked.
+        regions: Vec<String>,
+        /// How often.
+        interval: Duration,
+        /// The bus its events go on.
+        event_bus_name: String,
+    },
+}
+
+/// Why a configuration could not be used: every problem, each with its file and key path.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<FileProblem>);
+
+impl Config {
+    /// The embedded default (see [`EMBEDDED_DEFAULT`]).
+    ///
+    /// ```
+    /// let config = trailbell::config::Config::embedded_default()?;
+    /// assert_eq!(config.service.listen.port(), trailbell::config::DEFAULT_PORT);
+    /// assert!(config.destinations.iter().any(|d| d.name == "terminal"));
+    /// # Ok::<(), trailbell::config::ConfigError>(())
+    /// ```
+    pub fn embedded_default() -> Result<Config, ConfigError> {
+        parse("(embedded default)", EMBEDDED_DEFAULT, &|name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    /// Reads a configuration file; environment variables resolve `env:NAME` secrets.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            ConfigError(vec![FileProblem::new(
+                &display,
+                "",
+                format!("failed to read: {err}"),
+            )])
+        })?;
+        parse(&display, &text, &|name| std::env::var(name).ok())
+    }
+
+    /// The destination named `name`.
+    pub fn destination(&self, name: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.name == name)
+    }
+}

@@ -144,9 +144,7 @@ impl std::str::FromStr for KeyTemplate {
             let end = after
                 .find('>')
                 .ok_or_else(|| error(format!("unclosed placeholder at {:?}", &rest[start..])))?;
-            parts.push(Part::Path(
-                parse_path(&after[..end]).map_err(&error)?,
-            ));
+            parts.push(Part::Path(parse_path(&after[..end]).map_err(&error)?));
             rest = &after[end + 1..];
         }
         if !rest.is_empty() {

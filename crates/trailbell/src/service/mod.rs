@@ -31,3 +31,6 @@ pub struct Submission {
     /// (the caller reports failure and keeps the events for a retry).
     pub done: oneshot::Sender<Result<(), String>>,
 }
+
+pub mod metrics;
+pub mod render;

@@ -5,6 +5,7 @@
 //! directory ([`local`]), or an S3 archive, `s3://bucket/prefix` ([`s3`]). Another source plugs in by adding a branch for its URL scheme to
 //! [`expand_input`] and an [`ArchiveObject`] of its own.
 
+pub mod live;
 pub mod local;
 pub mod s3;
 

@@ -1,0 +1,37 @@
+//! Secrets in the configuration are written as references, so the file can be committed:
+//! `env:NAME` (an environment variable) or `file:PATH` (a file's contents, trimmed). A plain value
+//! is taken as it is.
+
+use crate::secret::Secret;
+
+/// Resolves a secret reference; `Err` says why, without the secret.
+///
+/// ```
+/// use trailbell::config::resolve_secret;
+///
+/// let env = |name: &str| (name == "HOOK").then(|| "https://hooks.example/T/B/X".to_owned());
+/// assert_eq!(resolve_secret("env:HOOK", &env)?.expose(), "https://hooks.example/T/B/X");
+/// assert!(resolve_secret("env:MISSING", &env).is_err());
+/// assert_eq!(resolve_secret("plain", &env)?.expose(), "plain");
+/// # Ok::<(), String>(())
+/// ```
+pub fn resolve_secret(
+    reference: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
+    if let Some(name) = reference.strip_prefix("env:") {
+        return match env(name) {
+            Some(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
+            Some(_) => Err(format!("the environment variable {name} is empty")),
+            None => Err(format!("the environment variable {name} is not set")),
+        };
+    }
+    if let Some(path) = reference.strip_prefix("file:") {
+        return match std::fs::read_to_string(path) {
+            Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
+            Ok(_) => Err(format!("the secret file {path} is empty")),
+            Err(err) => Err(format!("cannot read the secret file {path}: {err}")),
+        };
+    }
+    Ok(Secret::new(reference))
+}

@@ -1,0 +1,186 @@
+//! The service's counters, served as Prometheus text at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of the whole service; cheap to bump from any thread.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Events accepted onto a bus (PutEvents entries, events read by sources).
+    pub events_in: AtomicU64,
+    /// Events that could not be read (not JSON, too large) and were refused.
+    pub events_refused: AtomicU64,
+    /// Rule matches (one event matching three rules counts three).
+    pub matched: AtomicU64,
+    /// Matches silenced by an exception.
+    pub suppressed: AtomicU64,
+    /// Matches held back by a threshold or folded by dedup.
+    pub held: AtomicU64,
+    /// Alerts written to the outbox.
+    pub enqueued: AtomicU64,
+    /// Per source: (lag in seconds, errors).
+    sources: Mutex<BTreeMap<String, SourceStatus>>,
+}
+
+/// How one source is doing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceStatus {
+    /// How far behind the newest event it has seen is, in seconds.
+    pub lag_seconds: f64,
+    /// Errors so far (unreadable files, failed calls).
+    pub errors: u64,
+    /// Events it handed to the service.
+    pub events: u64,
+}
+
+/// Delivery counts from the outbox, read when `/metrics` is asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    /// Per destination: (delivered, pending, dead-lettered, retried attempts).
+    pub per_destination: BTreeMap<String, (u64, u64, u64, u64)>,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    /// Records a source's progress.
+    pub fn source(&self, name: &str, update: impl FnOnce(&mut SourceStatus)) {
+        if let Ok(mut sources) = self.sources.lock() {
+            update(sources.entry(name.to_owned()).or_default());
+        }
+    }
+
+    /// The sources' status, by name.
+    pub fn sources(&self) -> BTreeMap<String, SourceStatus> {
+        self.sources.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The Prometheus text exposition of every counter.
+    ///
+    /// ```
+    /// use trailbell::service::metrics::{DeliveryCounts, Metrics};
+    ///
+    /// let metrics = Metrics::default();
+    /// Metrics::bump(&metrics.events_in, 3);
+    /// let text = metrics.render(&DeliveryCounts::default());
+    /// assert!(text.contains("trailbell_events_in_total 3\n"));
+    /// ```
+    pub fn render(&self, deliveries: &DeliveryCounts) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        counter(
+            &mut out,
+            "trailbell_events_in_total",
+            "Events accepted onto a bus.",
+            load(&self.events_in),
+        );
+        counter(
+            &mut out,
+            "trailbell_events_refused_total",
+            "Events refused as unreadable.",
+            load(&self.events_refused),
+        );
+        counter(
+            &mut out,
+            "trailbell_matched_total",
+            "Rule matches.",
+            load(&self.matched),
+        );
+        counter(
+            &mut out,
+            "trailbell_suppressed_total",
+            "Matches silenced by an exception.",
+            load(&self.suppressed),
+        );
+        counter(
+            &mut out,
+            "trailbell_held_total",
+            "Matches held by a threshold or folded by dedup.",
+            load(&self.held),
+        );
+        counter(
+            &mut out,
+            "trailbell_enqueued_total",
+            "Alerts written to the outbox.",
+            load(&self.enqueued),
+        );
+        let families: [(&str, &str, fn(&(u64, u64, u64, u64)) -> u64); 4] = [
+            (
+                "trailbell_delivered",
+                "Alerts delivered, per destination.",
+                |c| c.0,
+            ),
+            (
+                "trailbell_pending",
+                "Alerts waiting for delivery, per destination.",
+                |c| c.1,
+            ),
+            (
+                "trailbell_dead_lettered",
+                "Alerts dead-lettered, per destination.",
+                |c| c.2,
+            ),
+            (
+                "trailbell_retried",
+                "Delivery attempts that failed and were retried, per destination.",
+                |c| c.3,
+            ),
+        ];
+        for (name, help, pick) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (destination, counts) in &deliveries.per_destination {
+                let _ = writeln!(
+                    out,
+                    "{name}{{destination=\"{}\"}} {}",
+                    label(destination),
+                    pick(counts)
+                );
+            }
+        }
+        let sources = self.sources();
+        let _ = writeln!(
+            out,
+            "# HELP trailbell_source_lag_seconds How far behind each source is.\n# TYPE trailbell_source_lag_seconds gauge"
+        );
+        for (name, status) in &sources {
+            let _ = writeln!(
+                out,
+                "trailbell_source_lag_seconds{{source=\"{}\"}} {}",
+                label(name),
+                status.lag_seconds
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP trailbell_source_errors_total Errors per source.\n# TYPE trailbell_source_errors_total counter"
+        );
+        for (name, status) in &sources {
+            let _ = writeln!(
+                out,
+                "trailbell_source_errors_total{{source=\"{}\"}} {}",
+                label(name),
+                status.errors
+            );
+        }
+        out
+    }
+}
+
+/// A label value escaped as Prometheus requires.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

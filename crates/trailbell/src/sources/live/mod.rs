@@ -1,0 +1,96 @@
+//! Live sources for `trailbell run`: they find new CloudTrail files as they land and hand their
+//! events to the service, acknowledging a file (recording it as done, deleting its SQS message)
+//! only after the service said every alert from it is in the outbox.
+//!
+//! - [`directory`]: a local directory looked at on an interval.
+//! - [`sqs`]: S3 event notifications for a trail's bucket on an SQS queue, direct or wrapped in SNS.
+
+pub mod directory;
+pub mod sqs;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::cloudtrail::FileEvent;
+use crate::service::metrics::Metrics;
+use crate::service::{BusEvent, Submission};
+
+/// The most events handed to the service in one submission.
+const EVENTS_PER_SUBMISSION: usize = 500;
+
+/// What every live source needs.
+#[derive(Clone, Debug)]
+pub struct SourceContext {
+    /// The source's name in metrics and logs.
+    pub name: String,
+    /// The bus its events go on.
+    pub event_bus_name: String,
+    /// Where events go.
+    pub submissions: mpsc::Sender<Submission>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Turns true when the service stops.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl SourceContext {
+    /// Hands `events` to the service and waits until they are safe; `Err` says why not.
+    pub async fn submit(&self, events: Vec<FileEvent>, ingestion_time: &str) -> Result<(), String> {
+        for chunk in events.chunks(EVENTS_PER_SUBMISSION) {
+            let (done, answer) = oneshot::channel();
+            let submission = Submission {
+                event_bus_name: self.event_bus_name.clone(),
+                events: chunk
+                    .iter()
+                    .map(|event| BusEvent {
+                        id: event.id.clone(),
+                        envelope: event.envelope.clone(),
+                        ingestion_time: ingestion_time.to_owned(),
+                    })
+                    .collect(),
+                done,
+            };
+            self.submissions
+                .send(submission)
+                .await
+                .map_err(|_| "the service is stopping".to_owned())?;
+            answer
+                .await
+                .map_err(|_| "the service is stopping".to_owned())??;
+        }
+        Ok(())
+    }
+
+    /// Waits `period`, or less when the service stops; true when it is stopping.
+    pub async fn pause(&mut self, period: Duration) -> bool {
+        if *self.shutdown.borrow() {
+            return true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(period) => *self.shutdown.borrow(),
+            _ = self.shutdown.changed() => true,
+        }
+    }
+
+    /// Records an error of this source.
+    pub fn error(&self, message: &str) {
+        tracing::warn!(source = %self.name, "{message}");
+        self.metrics.source(&self.name, |status| status.errors += 1);
+    }
+}
+
+/// Now, RFC 3339 UTC with milliseconds: an event's ingestion time.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// How far behind `newest_event_time` (an envelope's `time`) is, in seconds.
+pub fn lag_seconds(newest_event_time: &str) -> Option<f64> {
+    let time: jiff::Timestamp = newest_event_time.parse().ok()?;
+    let lag = jiff::Timestamp::now().duration_since(time);
+    Some(lag.as_secs_f64().max(0.0))
+}
