@@ -277,7 +277,9 @@ impl TargetInput {
     /// };
     /// let input = TargetInput::new(None, None, Some(&transformer))?;
     /// let context = RenderContext { rule_name: "r", rule_arn: "a", ingestion_time: "t", event_json: "" };
-    /// let escape = |s: &str| Cow::Owned(s.replace('<', "&lt;").replace('>', "&gt;"));
+    /// fn escape(s: &str) -> Cow<'_, str> {
+    ///     Cow::Owned(s.replace('<', "&lt;").replace('>', "&gt;"))
+    /// }
     /// let event = serde_json::json!({"user": "<!channel>"});
     /// assert_eq!(
     ///     input.render_escaped(&event, &context, &escape)?,
