@@ -1,4 +1,268 @@
-//! TODO(api helper): event buses, rules and targets.
+//! The registry: event buses, rules and their targets, archives and replays, persisted in the
+//! store ([`crate::store`]).
+//!
+//! [`Registry`] is synchronous: one SQLite connection behind a `std::sync::Mutex`, each call a
+//! short transaction. Async code calls it from `tokio::task::spawn_blocking` (the API does). It is
+//! cheap to clone; clones share the connection and the change counter.
+//!
+//! The `default` bus always exists. ARNs use the configured account and region (by default
+//! `000000000000` and `us-east-1`): `arn:aws:events:<region>:<account>:event-bus/<name>`,
+//! `rule/<name>` on the default bus and `rule/<bus>/<name>` on others, `archive/<name>`,
+//! `replay/<name>`.
+//!
+//! Every change to buses, rules or targets bumps a counter that [`Registry::subscribe`] watches,
+//! so the service knows when to recompile matchers ([`Registry::rules_for_bus`]).
+
+mod archives;
+mod buses;
+mod model;
+mod rules;
+mod targets;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+pub use archives::ArchiveFilter;
+pub use model::{
+    ArchiveInfo, BusInfo, HttpParameters, InputTransformer, ReplayInfo, ReplayState, RuleState,
+    StoredRule, StoredTarget, retry_policy_serde,
+};
+pub use rules::RuleUpdate;
+pub use targets::FailedTarget;
+
+/// The account id used in ARNs unless configured.
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+/// The region used in ARNs unless configured.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// The bus that always exists.
+pub const DEFAULT_BUS: &str = "default";
+/// EventBridge's limit of targets per rule.
+pub const MAX_TARGETS_PER_RULE: usize = 5;
 
 /// The registry's tables (see [`crate::store`]).
-pub const SCHEMA: &str = "";
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS registry_buses (
+    name TEXT PRIMARY KEY,
+    description TEXT,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registry_rules (
+    bus TEXT NOT NULL REFERENCES registry_buses(name),
+    name TEXT NOT NULL,
+    event_pattern TEXT,
+    state TEXT NOT NULL,
+    description TEXT,
+    managed_by TEXT,
+    extras TEXT NOT NULL DEFAULT 'null',
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (bus, name)
+);
+CREATE TABLE IF NOT EXISTS registry_targets (
+    bus TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    arn TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (bus, rule, id),
+    FOREIGN KEY (bus, rule) REFERENCES registry_rules(bus, name) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS registry_targets_by_arn ON registry_targets(arn);
+CREATE TABLE IF NOT EXISTS registry_archives (
+    name TEXT PRIMARY KEY,
+    bus TEXT NOT NULL REFERENCES registry_buses(name),
+    description TEXT,
+    event_pattern TEXT,
+    retention_days INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registry_archive_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    archive TEXT NOT NULL REFERENCES registry_archives(name) ON DELETE CASCADE,
+    event_ms INTEGER NOT NULL,
+    archived_ms INTEGER NOT NULL,
+    envelope TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registry_archive_events_by_time
+    ON registry_archive_events(archive, event_ms, seq);
+CREATE TABLE IF NOT EXISTS registry_replays (
+    name TEXT PRIMARY KEY,
+    archive TEXT NOT NULL,
+    destination_bus TEXT NOT NULL,
+    description TEXT,
+    state TEXT NOT NULL,
+    state_reason TEXT,
+    event_start_ms INTEGER NOT NULL,
+    event_end_ms INTEGER NOT NULL,
+    last_replayed_ms INTEGER,
+    replay_start_ms INTEGER NOT NULL,
+    replay_end_ms INTEGER
+);
+";
+
+/// Why a registry call failed. The messages of the first variants are EventBridge's, meant for
+/// API callers; each variant maps to one EventBridge error type.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// `ResourceNotFoundException`.
+    #[error("{0}")]
+    NotFound(String),
+    /// `ResourceAlreadyExistsException`.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// `ValidationException`.
+    #[error("{0}")]
+    Validation(String),
+    /// `ManagedRuleException`: the rule belongs to a config file.
+    #[error("{0}")]
+    ManagedRule(String),
+    /// `LimitExceededException`.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// `IllegalStatusException`.
+    #[error("{0}")]
+    IllegalStatus(String),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Open(#[from] crate::store::StoreError),
+    /// A query failed.
+    #[error("registry query failed: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// A stored value could not be read back.
+    #[error("registry data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Buses, rules, targets, archives and replays in the store. See the module documentation.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: Mutex<Connection>,
+    account: String,
+    region: String,
+    changes: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("account", &self.inner.account)
+            .field("region", &self.inner.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens the store at `path` (creating it and the `default` bus if needed); ARNs name
+    /// `account` and `region`.
+    pub fn open(path: &Path, account: &str, region: &str) -> Result<Registry, RegistryError> {
+        let connection = crate::store::open(path)?;
+        connection.execute(
+            "INSERT OR IGNORE INTO registry_buses (name, description, created_ms) VALUES (?1, NULL, ?2)",
+            rusqlite::params![DEFAULT_BUS, now_ms()],
+        )?;
+        let (changes, _) = watch::channel(0);
+        Ok(Registry {
+            inner: Arc::new(Inner {
+                connection: Mutex::new(connection),
+                account: account.to_owned(),
+                region: region.to_owned(),
+                changes,
+            }),
+        })
+    }
+
+    /// The account id in ARNs.
+    pub fn account(&self) -> &str {
+        &self.inner.account
+    }
+
+    /// The region in ARNs.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// A counter bumped after every change to buses, rules or targets.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    /// `arn:aws:events:<region>:<account>:event-bus/<name>`.
+    pub fn bus_arn(&self, bus: &str) -> String {
+        self.arn(&format!("event-bus/{bus}"))
+    }
+
+    /// A rule's ARN: `rule/<name>` on the default bus, `rule/<bus>/<name>` elsewhere.
+    pub fn rule_arn(&self, bus: &str, rule: &str) -> String {
+        if bus == DEFAULT_BUS {
+            self.arn(&format!("rule/{rule}"))
+        } else {
+            self.arn(&format!("rule/{bus}/{rule}"))
+        }
+    }
+
+    /// An archive's ARN.
+    pub fn archive_arn(&self, archive: &str) -> String {
+        self.arn(&format!("archive/{archive}"))
+    }
+
+    /// A replay's ARN.
+    pub fn replay_arn(&self, replay: &str) -> String {
+        self.arn(&format!("replay/{replay}"))
+    }
+
+    /// The bus named by `name_or_arn` (a name, or an ARN of this account and region), or `None`
+    /// when it is an ARN of elsewhere or not an event-bus ARN.
+    pub fn bus_name_from(&self, name_or_arn: &str) -> Option<String> {
+        self.resource_name(name_or_arn, "event-bus/")
+    }
+
+    /// The name inside one of this account's and region's ARNs of `kind` (`"archive/"`, ...), or
+    /// the text itself when it is not an ARN.
+    pub fn resource_name(&self, name_or_arn: &str, kind: &str) -> Option<String> {
+        if !name_or_arn.starts_with("arn:") {
+            return Some(name_or_arn.to_owned());
+        }
+        let prefix = self.arn(kind);
+        name_or_arn
+            .strip_prefix(&prefix)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+    }
+
+    fn arn(&self, resource: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:{resource}",
+            self.inner.region, self.inner.account
+        )
+    }
+
+    /// Runs `f` on the connection. A panic in an earlier call cannot leave a transaction open
+    /// (rusqlite rolls back on drop), so a poisoned lock is taken over.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let mut guard: MutexGuard<'_, Connection> = self
+            .inner
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|count| *count += 1);
+    }
+}
+
+/// Now, Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

@@ -10,7 +10,10 @@
 //! - [`webhook`]: an HTTP POST of JSON, as EventBridge API destinations do.
 //! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal).
 
+pub mod aws;
+pub mod client;
 pub mod file;
+pub mod http;
 pub mod slack;
 pub mod sns;
 pub mod sqs;

@@ -1,0 +1,636 @@
+//! The outbox's rows: writing them ([`enqueue`]), the workers' claims and outcomes, and the
+//! [`Outbox`] handle that people and the CLI use to look and repair.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, params};
+use serde::Serialize;
+
+use super::{MessageAttributes, NewMessage, OutboxError, now_ms};
+use crate::targets::RetryPolicy;
+use crate::targets::client::{Delivered, DeliveryError, Outgoing};
+
+/// Writes `messages` in the caller's transaction; a message whose idempotency key is already in
+/// the outbox is ignored. Returns how many rows were added. Nothing is written unless the caller
+/// commits, so alerts and the caller's own state (a cursor, an archive) commit together.
+pub fn enqueue(tx: &Transaction<'_>, messages: &[NewMessage]) -> Result<usize, OutboxError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (idempotency_key, destination, rule_name, target_id,
+            event_id, payload, attributes, maximum_retry_attempts, maximum_event_age_seconds,
+            dead_letter_queue_url, accepted_at_ms, age_from_ms, next_attempt_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)",
+    )?;
+    let mut added = 0;
+    for message in messages {
+        let policy = message.retry_policy;
+        if policy.maximum_retry_attempts > 185
+            || !(60..=86_400).contains(&policy.maximum_event_age_seconds)
+        {
+            return Err(OutboxError::InvalidRetryPolicy {
+                key: message.idempotency_key.clone(),
+            });
+        }
+        let attributes = serde_json::to_string(&message.attributes)
+            .map_err(|err| OutboxError::Task(format!("cannot encode attributes: {err}")))?;
+        added += insert.execute(params![
+            message.idempotency_key,
+            message.destination,
+            message.rule_name,
+            message.target_id,
+            message.event_id,
+            message.payload,
+            attributes,
+            policy.maximum_retry_attempts,
+            policy.maximum_event_age_seconds,
+            message.dead_letter_queue_url,
+            message.accepted_at_ms,
+        ])?;
+    }
+    Ok(added)
+}
+
+/// Where a row is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Claimed by a worker, being delivered.
+    InFlight,
+    /// The target confirmed it.
+    Delivered,
+    /// Given up: a permanent failure, or retries or age exhausted.
+    Dead,
+}
+
+impl MessageState {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::InFlight => "in_flight",
+            MessageState::Delivered => "delivered",
+            MessageState::Dead => "dead",
+        }
+    }
+
+    /// Reads a stored or typed name (`in-flight` too).
+    pub fn parse(text: &str) -> Option<MessageState> {
+        match text {
+            "pending" => Some(MessageState::Pending),
+            "in_flight" | "in-flight" => Some(MessageState::InFlight),
+            "delivered" => Some(MessageState::Delivered),
+            "dead" => Some(MessageState::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// How many rows a destination has in each state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DestinationStatus {
+    /// The destination's name.
+    pub destination: String,
+    /// Waiting for an attempt.
+    pub pending: u64,
+    /// Being delivered.
+    pub in_flight: u64,
+    /// Confirmed.
+    pub delivered: u64,
+    /// Dead letters.
+    pub dead: u64,
+    /// When the oldest pending row was accepted (Unix ms).
+    pub oldest_pending_ms: Option<i64>,
+}
+
+/// Which rows [`Outbox::list`] shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only rows in this state.
+    pub state: Option<MessageState>,
+    /// Only this destination's rows.
+    pub destination: Option<String>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+impl Default for ListFilter {
+    fn default() -> Self {
+        ListFilter {
+            state: None,
+            destination: None,
+            limit: 100,
+        }
+    }
+}
+
+/// A row as people see it: everything but the payload (no secrets are ever stored: destinations'
+/// URLs and tokens live in the configuration, and errors are redacted before they are stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageSummary {
+    /// The row id (what `outbox retry` and `purge` take).
+    pub id: i64,
+    /// The destination's name.
+    pub destination: String,
+    /// The rule.
+    pub rule_name: String,
+    /// The rule's target id.
+    pub target_id: String,
+    /// The event's id.
+    pub event_id: String,
+    /// The alert's idempotency key.
+    pub idempotency_key: String,
+    /// The state.
+    pub state: MessageState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the event was accepted (Unix ms).
+    pub accepted_at_ms: i64,
+    /// When the next attempt is due (Unix ms; meaningful while pending).
+    pub next_attempt_at_ms: i64,
+    /// When the last attempt started (Unix ms).
+    pub last_attempt_at_ms: Option<i64>,
+    /// The last failure: `CODE: message`.
+    pub last_error: Option<String>,
+    /// The last answer's HTTP status.
+    pub response_status: Option<u16>,
+    /// The start of the last answer's body.
+    pub response_body: Option<String>,
+    /// The target's id for the delivered message (Slack `ts`, SNS/SQS message id).
+    pub remote_id: Option<String>,
+    /// When it was delivered or died (Unix ms).
+    pub finished_at_ms: Option<i64>,
+    /// For retries or age exhausted: `MaximumRetryAttempts` or `MaximumEventAgeExceeded`.
+    pub exhausted_retry_condition: Option<String>,
+    /// For dead letters with a dead-letter queue: `sent` or `failed: ...`.
+    pub dead_letter_status: Option<String>,
+}
+
+/// Which dead letters [`Outbox::retry`] sends again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetrySelection {
+    /// These rows, if they are dead.
+    Ids(Vec<i64>),
+    /// Every dead row, or every dead row of one destination.
+    Dead {
+        /// `None` for every destination.
+        destination: Option<String>,
+    },
+}
+
+/// Which rows [`Outbox::purge`] deletes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PurgeSelection {
+    /// Delivered rows that finished before this time (Unix ms).
+    DeliveredBefore(i64),
+    /// Dead rows, of one destination or all.
+    Dead {
+        /// `None` for every destination.
+        destination: Option<String>,
+    },
+    /// These rows, unless a worker holds them (in flight).
+    Ids(Vec<i64>),
+}
+
+/// A handle on the outbox in a store file, for enqueueing, looking and repairing. (Delivery is
+/// [`super::Deliverer`]'s.)
+#[derive(Debug)]
+pub struct Outbox {
+    connection: Connection,
+}
+
+const SUMMARY_COLUMNS: &str = "id, destination, rule_name, target_id, event_id, idempotency_key,
+    state, attempts, accepted_at_ms, next_attempt_at_ms, last_attempt_at_ms, last_error,
+    response_status, response_body, remote_id, finished_at_ms, exhausted_retry_condition,
+    dead_letter_status";
+
+impl Outbox {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
+        Ok(Outbox {
+            connection: crate::store::open(path)?,
+        })
+    }
+
+    /// [`enqueue`] in a transaction of its own.
+    pub fn enqueue(&mut self, messages: &[NewMessage]) -> Result<usize, OutboxError> {
+        let tx = self.connection.transaction()?;
+        let added = enqueue(&tx, messages)?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Counts per destination and state, by destination name.
+    pub fn status(&self) -> Result<Vec<DestinationStatus>, OutboxError> {
+        let mut statement = self.connection.prepare(
+            "SELECT destination,
+                SUM(state = 'pending'), SUM(state = 'in_flight'),
+                SUM(state = 'delivered'), SUM(state = 'dead'),
+                MIN(CASE WHEN state = 'pending' THEN accepted_at_ms END)
+             FROM outbox GROUP BY destination ORDER BY destination",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(DestinationStatus {
+                destination: row.get(0)?,
+                pending: count(row, 1)?,
+                in_flight: count(row, 2)?,
+                delivered: count(row, 3)?,
+                dead: count(row, 4)?,
+                oldest_pending_ms: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Rows matching `filter`, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<MessageSummary>, OutboxError> {
+        let mut statement = self.connection.prepare(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM outbox
+             WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR destination = ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map(
+            params![
+                filter.state.map(MessageState::as_str),
+                filter.destination,
+                limit
+            ],
+            summary,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One row, if it exists.
+    pub fn get(&self, id: i64) -> Result<Option<MessageSummary>, OutboxError> {
+        Ok(self
+            .connection
+            .query_row(
+                &format!("SELECT {SUMMARY_COLUMNS} FROM outbox WHERE id = ?1"),
+                [id],
+                summary,
+            )
+            .optional()?)
+    }
+
+    /// One row by its idempotency key, if it exists.
+    pub fn get_by_key(&self, key: &str) -> Result<Option<MessageSummary>, OutboxError> {
+        Ok(self
+            .connection
+            .query_row(
+                &format!("SELECT {SUMMARY_COLUMNS} FROM outbox WHERE idempotency_key = ?1"),
+                [key],
+                summary,
+            )
+            .optional()?)
+    }
+
+    /// Makes the selected dead letters pending again, due now, with their attempts reset and
+    /// their age counted from now. Returns how many. A running service picks them up within its
+    /// idle check interval ([`super::DelivererConfig::idle_check`]).
+    pub fn retry(&mut self, selection: &RetrySelection) -> Result<usize, OutboxError> {
+        let now = now_ms();
+        let set = "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at_ms = ?1,
+            age_from_ms = ?1, finished_at_ms = NULL, exhausted_retry_condition = NULL,
+            dead_letter_status = NULL WHERE state = 'dead'";
+        let tx = self.connection.transaction()?;
+        let changed = match selection {
+            RetrySelection::Ids(ids) => {
+                let mut statement = tx.prepare(&format!("{set} AND id = ?2"))?;
+                let mut changed = 0;
+                for id in ids {
+                    changed += statement.execute(params![now, id])?;
+                }
+                changed
+            }
+            RetrySelection::Dead { destination } => tx.execute(
+                &format!("{set} AND (?2 IS NULL OR destination = ?2)"),
+                params![now, destination],
+            )?,
+        };
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Deletes the selected rows (never one in flight). Returns how many.
+    pub fn purge(&mut self, selection: &PurgeSelection) -> Result<usize, OutboxError> {
+        let tx = self.connection.transaction()?;
+        let changed = match selection {
+            PurgeSelection::DeliveredBefore(before_ms) => tx.execute(
+                "DELETE FROM outbox WHERE state = 'delivered' AND finished_at_ms < ?1",
+                [before_ms],
+            )?,
+            PurgeSelection::Dead { destination } => tx.execute(
+                "DELETE FROM outbox WHERE state = 'dead' AND (?1 IS NULL OR destination = ?1)",
+                [destination],
+            )?,
+            PurgeSelection::Ids(ids) => {
+                let mut statement =
+                    tx.prepare("DELETE FROM outbox WHERE id = ?1 AND state != 'in_flight'")?;
+                let mut changed = 0;
+                for id in ids {
+                    changed += statement.execute([id])?;
+                }
+                changed
+            }
+        };
+        tx.commit()?;
+        Ok(changed)
+    }
+}
+
+/// A COUNT or SUM column as u64.
+fn count(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    let value: i64 = row.get(index)?;
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
+fn summary(row: &Row<'_>) -> rusqlite::Result<MessageSummary> {
+    let state: String = row.get(6)?;
+    Ok(MessageSummary {
+        id: row.get(0)?,
+        destination: row.get(1)?,
+        rule_name: row.get(2)?,
+        target_id: row.get(3)?,
+        event_id: row.get(4)?,
+        idempotency_key: row.get(5)?,
+        // The CHECK constraint keeps other values out.
+        state: MessageState::parse(&state).unwrap_or(MessageState::Pending),
+        attempts: row.get(7)?,
+        accepted_at_ms: row.get(8)?,
+        next_attempt_at_ms: row.get(9)?,
+        last_attempt_at_ms: row.get(10)?,
+        last_error: row.get(11)?,
+        response_status: row.get(12)?,
+        response_body: row.get(13)?,
+        remote_id: row.get(14)?,
+        finished_at_ms: row.get(15)?,
+        exhausted_retry_condition: row.get(16)?,
+        dead_letter_status: row.get(17)?,
+    })
+}
+
+// The workers' side.
+
+/// A row a worker claimed (now `in_flight`).
+#[derive(Clone, Debug)]
+pub(crate) struct Claimed {
+    /// What to send (without `thread_ts`, which the worker fills in).
+    pub outgoing: Outgoing,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub policy: RetryPolicy,
+    pub age_from_ms: i64,
+    pub dead_letter_queue_url: Option<String>,
+    pub last_error: Option<String>,
+    /// For a Slack reply: where its parent is.
+    pub parent: Option<Parent>,
+}
+
+/// A thread reply's parent row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Parent {
+    /// Delivered, with Slack's `ts` if it returned one.
+    Delivered { ts: Option<String> },
+    /// Not delivered yet: pending (due at this time) or in flight.
+    Waiting {
+        next_attempt_at_ms: i64,
+        in_flight: bool,
+    },
+    /// Dead or not in the outbox: the reply goes out on its own.
+    Gone,
+}
+
+/// What a claim found.
+#[derive(Debug)]
+pub(crate) enum Claim {
+    Row(Box<Claimed>),
+    /// Nothing due; the earliest pending row's due time, if any.
+    Idle {
+        next_due_ms: Option<i64>,
+    },
+}
+
+/// Rows left in flight by a process that stopped mid-attempt become pending again (they may have
+/// reached their target: at-least-once). Only this deliverer's destinations.
+pub(crate) fn recover_in_flight(
+    connection: &Connection,
+    destination: &str,
+) -> Result<usize, OutboxError> {
+    Ok(connection.execute(
+        "UPDATE outbox SET state = 'pending', claimed_at_ms = NULL
+         WHERE state = 'in_flight' AND destination = ?1",
+        [destination],
+    )?)
+}
+
+/// Pending rows of destinations no worker serves (configuration removed or renamed).
+pub(crate) fn orphans(
+    connection: &Connection,
+    destinations: &[String],
+) -> Result<Vec<(String, u64)>, OutboxError> {
+    let mut statement = connection.prepare(
+        "SELECT destination, COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')
+         GROUP BY destination",
+    )?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, count(row, 1)?)))?;
+    let mut orphans = Vec::new();
+    for row in rows {
+        let (name, count): (String, u64) = row?;
+        if !destinations.contains(&name) {
+            orphans.push((name, count));
+        }
+    }
+    Ok(orphans)
+}
+
+/// Claims `destination`'s next due row (pending, due by `now`), oldest due first.
+pub(crate) fn claim_next(
+    connection: &mut Connection,
+    destination: &str,
+    now: i64,
+) -> Result<Claim, OutboxError> {
+    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found = tx
+        .query_row(
+            "SELECT id, idempotency_key, rule_name, target_id, event_id, payload, attributes,
+                attempts, maximum_retry_attempts, maximum_event_age_seconds, age_from_ms,
+                dead_letter_queue_url, last_error
+             FROM outbox
+             WHERE destination = ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2
+             ORDER BY next_attempt_at_ms, id LIMIT 1",
+            params![destination, now],
+            |row| {
+                let attributes: String = row.get(6)?;
+                Ok(Claimed {
+                    outgoing: Outgoing {
+                        id: row.get(0)?,
+                        idempotency_key: row.get(1)?,
+                        rule_name: row.get(2)?,
+                        target_id: row.get(3)?,
+                        event_id: row.get(4)?,
+                        payload: row.get(5)?,
+                        attributes: serde_json::from_str::<MessageAttributes>(&attributes)
+                            .unwrap_or_default(),
+                        thread_ts: None,
+                    },
+                    attempts: row.get(7)?,
+                    policy: RetryPolicy {
+                        maximum_retry_attempts: row.get(8)?,
+                        maximum_event_age_seconds: row.get(9)?,
+                    },
+                    age_from_ms: row.get(10)?,
+                    dead_letter_queue_url: row.get(11)?,
+                    last_error: row.get(12)?,
+                    parent: None,
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut claimed) = found else {
+        let next_due_ms = tx.query_row(
+            "SELECT MIN(next_attempt_at_ms) FROM outbox
+             WHERE destination = ?1 AND state = 'pending'",
+            [destination],
+            |row| row.get(0),
+        )?;
+        tx.commit()?;
+        return Ok(Claim::Idle { next_due_ms });
+    };
+    if let Some(parent_key) = &claimed.outgoing.attributes.thread_parent_key {
+        let parent = tx
+            .query_row(
+                "SELECT state, remote_id, next_attempt_at_ms FROM outbox
+                 WHERE idempotency_key = ?1",
+                [parent_key],
+                |row| {
+                    let state: String = row.get(0)?;
+                    Ok(match state.as_str() {
+                        "delivered" => Parent::Delivered { ts: row.get(1)? },
+                        "pending" | "in_flight" => Parent::Waiting {
+                            next_attempt_at_ms: row.get(2)?,
+                            in_flight: state == "in_flight",
+                        },
+                        _ => Parent::Gone,
+                    })
+                },
+            )
+            .optional()?;
+        claimed.parent = Some(parent.unwrap_or(Parent::Gone));
+    }
+    tx.execute(
+        "UPDATE outbox SET state = 'in_flight', claimed_at_ms = ?2 WHERE id = ?1",
+        params![claimed.outgoing.id, now],
+    )?;
+    tx.commit()?;
+    Ok(Claim::Row(Box::new(claimed)))
+}
+
+/// Puts a claimed row back, due at `until`, without counting an attempt (a thread reply waiting
+/// for its parent).
+pub(crate) fn defer(connection: &Connection, id: i64, until: i64) -> Result<(), OutboxError> {
+    connection.execute(
+        "UPDATE outbox SET state = 'pending', claimed_at_ms = NULL, next_attempt_at_ms = ?2
+         WHERE id = ?1",
+        params![id, until],
+    )?;
+    Ok(())
+}
+
+/// The target confirmed the row.
+pub(crate) fn record_delivered(
+    connection: &Connection,
+    id: i64,
+    started: i64,
+    now: i64,
+    delivered: &Delivered,
+) -> Result<(), OutboxError> {
+    connection.execute(
+        "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, claimed_at_ms = NULL,
+            last_attempt_at_ms = ?2, finished_at_ms = ?3, response_status = ?4,
+            response_body = ?5, remote_id = ?6, remote_channel = ?7
+         WHERE id = ?1",
+        params![
+            id,
+            started,
+            now,
+            delivered.status,
+            delivered.body,
+            delivered.remote_id,
+            delivered.channel
+        ],
+    )?;
+    Ok(())
+}
+
+/// An attempt failed and the row will be tried again at `next_attempt_at`.
+pub(crate) fn record_retry(
+    connection: &Connection,
+    id: i64,
+    started: i64,
+    next_attempt_at: i64,
+    error: &DeliveryError,
+) -> Result<(), OutboxError> {
+    connection.execute(
+        "UPDATE outbox SET state = 'pending', attempts = attempts + 1, claimed_at_ms = NULL,
+            last_attempt_at_ms = ?2, next_attempt_at_ms = ?3, last_error = ?4,
+            response_status = ?5, response_body = ?6
+         WHERE id = ?1",
+        params![
+            id,
+            started,
+            next_attempt_at,
+            error.to_string(),
+            error.status,
+            error.body
+        ],
+    )?;
+    Ok(())
+}
+
+/// How a row died.
+#[derive(Debug)]
+pub(crate) struct Death<'a> {
+    /// The failed attempt that killed it, if one was made (age can kill before an attempt).
+    pub attempt: Option<(i64, &'a DeliveryError)>,
+    /// `MaximumRetryAttempts` or `MaximumEventAgeExceeded`; `None` for a permanent failure.
+    pub exhausted_retry_condition: Option<&'static str>,
+    /// What became of the dead-letter queue message, if the row has a queue.
+    pub dead_letter_status: Option<String>,
+}
+
+/// The row is a dead letter.
+pub(crate) fn record_dead(
+    connection: &Connection,
+    id: i64,
+    now: i64,
+    death: &Death<'_>,
+) -> Result<(), OutboxError> {
+    let condition = death.exhausted_retry_condition;
+    match death.attempt {
+        Some((started, error)) => connection.execute(
+            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, claimed_at_ms = NULL,
+                last_attempt_at_ms = ?2, finished_at_ms = ?3, last_error = ?4,
+                response_status = ?5, response_body = ?6, exhausted_retry_condition = ?7,
+                dead_letter_status = ?8
+             WHERE id = ?1",
+            params![
+                id,
+                started,
+                now,
+                error.to_string(),
+                error.status,
+                error.body,
+                condition,
+                death.dead_letter_status
+            ],
+        )?,
+        None => connection.execute(
+            "UPDATE outbox SET state = 'dead', claimed_at_ms = NULL, finished_at_ms = ?2,
+                exhausted_retry_condition = ?3, dead_letter_status = ?4
+             WHERE id = ?1",
+            params![id, now, condition, death.dead_letter_status],
+        )?,
+    };
+    Ok(())
+}

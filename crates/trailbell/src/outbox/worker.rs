@@ -1,0 +1,492 @@
+//! Delivery: [`Deliverer`] runs one worker task per destination on the caller's tokio runtime.
+//!
+//! A worker loops: wait for its rate limit's token, claim the destination's next due row (the
+//! store marks it `in_flight`), send it once with the destination's timeout, record the outcome
+//! (`delivered`, `pending` with the next attempt's time, or `dead`). With nothing due it sleeps
+//! until the earliest pending row is due, [`Deliverer::wake`] is called, or
+//! [`DelivererConfig::idle_check`] passes (rows made pending by another process). SQLite runs on
+//! the blocking pool, never on the runtime's threads. One deliverer per store: on start, rows its
+//! destinations left in flight (a crash) are made pending again.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::dlq::{Cause, DeadLetters};
+use super::rate::TokenBucket;
+use super::retry::{self, Backoff, Decision};
+use super::store::{self, Claim, Claimed, Death, Parent};
+use super::{OutboxError, now_ms};
+use crate::targets::Destination;
+use crate::targets::client::{DeliveryError, TargetClient};
+
+/// How a deliverer behaves (defaults for production; tests shorten the backoff).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DelivererConfig {
+    /// Backoff between retries.
+    pub backoff: Backoff,
+    /// The longest an idle worker sleeps before looking at the store again (catches rows that
+    /// another process, like `trailbell outbox retry`, made pending).
+    pub idle_check: Duration,
+    /// The timeout for sending to a dead-letter queue.
+    pub dead_letter_timeout: Duration,
+}
+
+impl Default for DelivererConfig {
+    fn default() -> Self {
+        DelivererConfig {
+            backoff: Backoff::default(),
+            idle_check: Duration::from_secs(30),
+            dead_letter_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What happened to a row, broadcast to [`Deliverer::subscribe`]rs (tests, metrics).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryOutcome {
+    /// The row.
+    pub id: i64,
+    /// Its destination.
+    pub destination: String,
+    /// What happened.
+    pub kind: OutcomeKind,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// See [`DeliveryOutcome::kind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutcomeKind {
+    /// The target confirmed it.
+    Delivered,
+    /// The attempt failed; the next is due at this time (Unix ms).
+    RetryScheduled {
+        /// Unix ms.
+        at_ms: i64,
+    },
+    /// A Slack reply waits for its parent until this time (Unix ms); no attempt was made.
+    Deferred {
+        /// Unix ms.
+        until_ms: i64,
+    },
+    /// A dead letter.
+    Dead,
+}
+
+/// The running delivery side: one worker per destination.
+#[derive(Debug)]
+pub struct Deliverer {
+    workers: Vec<(String, Arc<Notify>)>,
+    tasks: Vec<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+    outcomes: broadcast::Sender<DeliveryOutcome>,
+}
+
+impl Deliverer {
+    /// Opens the store at `store_path`, makes rows these destinations left in flight pending
+    /// again, builds each destination's client and starts its worker on the current tokio
+    /// runtime.
+    pub async fn start(
+        store_path: &Path,
+        destinations: Vec<Destination>,
+        config: DelivererConfig,
+    ) -> Result<Deliverer, OutboxError> {
+        let names: Vec<String> = destinations.iter().map(|d| d.name.clone()).collect();
+        for (index, name) in names.iter().enumerate() {
+            if names[..index].contains(name) {
+                return Err(OutboxError::Task(format!(
+                    "destination {name} is configured twice"
+                )));
+            }
+        }
+        let (shutdown, _) = watch::channel(false);
+        let (outcomes, _) = broadcast::channel(1024);
+        let mut deliverer = Deliverer {
+            workers: Vec::new(),
+            tasks: Vec::new(),
+            shutdown,
+            outcomes,
+        };
+        let path = store_path.to_owned();
+        let orphans = blocking(move || {
+            let connection = crate::store::open(&path)?;
+            store::orphans(&connection, &names)
+        })
+        .await?;
+        for (destination, count) in orphans {
+            tracing::warn!(
+                %destination,
+                count,
+                "Outbox rows wait for a destination that is not configured."
+            );
+        }
+        for destination in destinations {
+            let client = TargetClient::new(&destination)
+                .await
+                .map_err(|err| OutboxError::Task(err.to_string()))?;
+            let path: PathBuf = store_path.to_owned();
+            let name = destination.name.clone();
+            let connection = blocking(move || {
+                let connection = crate::store::open(&path)?;
+                let recovered = store::recover_in_flight(&connection, &name)?;
+                if recovered > 0 {
+                    tracing::warn!(
+                        destination = %name,
+                        recovered,
+                        "Rows left in flight by an earlier process are pending again."
+                    );
+                }
+                Ok(connection)
+            })
+            .await?;
+            let notify = Arc::new(Notify::new());
+            let worker = Worker {
+                limiter: destination
+                    .rate_limit_per_second
+                    .and_then(|rate| TokenBucket::new(rate, Instant::now())),
+                threads: matches!(&client, TargetClient::Slack(slack) if slack.supports_threads()),
+                destination,
+                client,
+                connection: Arc::new(Mutex::new(connection)),
+                notify: Arc::clone(&notify),
+                shutdown: deliverer.shutdown.subscribe(),
+                outcomes: deliverer.outcomes.clone(),
+                config,
+                dead_letters: DeadLetters::new(config.dead_letter_timeout),
+            };
+            deliverer
+                .workers
+                .push((worker.destination.name.clone(), notify));
+            deliverer.tasks.push(tokio::spawn(worker.run()));
+        }
+        Ok(deliverer)
+    }
+
+    /// Tells every worker to look for due rows now (call after an enqueue commits).
+    pub fn wake(&self) {
+        for (_, notify) in &self.workers {
+            notify.notify_one();
+        }
+    }
+
+    /// Tells one destination's worker to look for due rows now.
+    pub fn wake_destination(&self, destination: &str) {
+        for (name, notify) in &self.workers {
+            if name == destination {
+                notify.notify_one();
+            }
+        }
+    }
+
+    /// Outcomes from now on (a slow receiver misses the oldest, see [`broadcast`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<DeliveryOutcome> {
+        self.outcomes.subscribe()
+    }
+
+    /// Stops the workers: each finishes the attempt it has in flight (bounded by its
+    /// destination's timeout) and records it; rows not yet claimed stay pending.
+    pub async fn shutdown(self) {
+        self.shutdown.send_replace(true);
+        for task in self.tasks {
+            if let Err(err) = task.await {
+                tracing::error!(error = %err, "A delivery worker ended abnormally.");
+            }
+        }
+    }
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T, F>(work: F) -> Result<T, OutboxError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, OutboxError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| OutboxError::Task(err.to_string()))?
+}
+
+struct Worker {
+    destination: Destination,
+    client: TargetClient,
+    /// Whether Slack thread replies apply (`chat.postMessage`).
+    threads: bool,
+    connection: Arc<Mutex<Connection>>,
+    notify: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+    outcomes: broadcast::Sender<DeliveryOutcome>,
+    config: DelivererConfig,
+    limiter: Option<TokenBucket>,
+    dead_letters: DeadLetters,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            if *self.shutdown.borrow() {
+                break;
+            }
+            if let Some(bucket) = &mut self.limiter {
+                let wait = bucket.wait(Instant::now());
+                if !wait.is_zero() {
+                    if self.sleep_or_stop(wait).await {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            let name = self.destination.name.clone();
+            match self
+                .db(move |connection| store::claim_next(connection, &name, now_ms()))
+                .await
+            {
+                Ok(Claim::Row(claimed)) => self.handle(*claimed).await,
+                Ok(Claim::Idle { next_due_ms }) => {
+                    if self.idle(next_due_ms).await {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(
+                        destination = %self.destination.name,
+                        error = %err,
+                        "Cannot read the outbox, will try again."
+                    );
+                    if self.sleep_or_stop(Duration::from_secs(1)).await {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `work` with this worker's connection on the blocking pool.
+    async fn db<T, F>(&self, work: F) -> Result<T, OutboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, OutboxError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        blocking(move || {
+            let mut connection = connection
+                .lock()
+                .map_err(|_| OutboxError::Task("the outbox connection is poisoned".to_owned()))?;
+            work(&mut connection)
+        })
+        .await
+    }
+
+    /// Sleeps `wait` unless told to stop first; true when told to stop.
+    async fn sleep_or_stop(&mut self, wait: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => false,
+            stop = self.shutdown.wait_for(|stop| *stop) => { let _ = stop; true }
+        }
+    }
+
+    /// Waits for a wake-up, the next due row or the idle check; true when told to stop.
+    async fn idle(&mut self, next_due_ms: Option<i64>) -> bool {
+        let wait = next_due_ms.map_or(self.config.idle_check, |due| {
+            let millis = u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0);
+            Duration::from_millis(millis).min(self.config.idle_check)
+        });
+        let notify = Arc::clone(&self.notify);
+        tokio::select! {
+            () = notify.notified() => false,
+            () = tokio::time::sleep(wait) => false,
+            stop = self.shutdown.wait_for(|stop| *stop) => { let _ = stop; true }
+        }
+    }
+
+    fn announce(&self, id: i64, attempts: u32, kind: OutcomeKind) {
+        // No subscribers is fine.
+        let _ = self.outcomes.send(DeliveryOutcome {
+            id,
+            destination: self.destination.name.clone(),
+            kind,
+            attempts,
+        });
+    }
+
+    /// Logs a failed record; the row stays in flight until the next start recovers it.
+    fn check_recorded(&self, id: i64, result: Result<(), OutboxError>) {
+        if let Err(err) = result {
+            tracing::error!(
+                destination = %self.destination.name,
+                id,
+                error = %err,
+                "Cannot record a delivery outcome; the row is retried after a restart."
+            );
+        }
+    }
+
+    async fn handle(&mut self, claimed: Claimed) {
+        let id = claimed.outgoing.id;
+        let now = now_ms();
+        if now >= retry::deadline(claimed.policy, claimed.age_from_ms) {
+            self.die(claimed, None, Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED))
+                .await;
+            return;
+        }
+        let mut outgoing = claimed.outgoing.clone();
+        if self.threads {
+            match &claimed.parent {
+                Some(Parent::Delivered { ts }) => outgoing.thread_ts.clone_from(ts),
+                Some(Parent::Waiting {
+                    next_attempt_at_ms,
+                    in_flight,
+                }) => {
+                    // After the parent's turn: later than its due time, so it is claimed first.
+                    let until = if *in_flight {
+                        now + 200
+                    } else {
+                        (*next_attempt_at_ms).max(now) + 1
+                    };
+                    let result = self
+                        .db(move |connection| store::defer(connection, id, until))
+                        .await;
+                    self.check_recorded(id, result);
+                    self.announce(
+                        id,
+                        claimed.attempts,
+                        OutcomeKind::Deferred { until_ms: until },
+                    );
+                    return;
+                }
+                Some(Parent::Gone) | None => {}
+            }
+        }
+        if let Some(bucket) = &mut self.limiter {
+            bucket.take(Instant::now());
+        }
+        let started = now_ms();
+        let timeout = self.destination.timeout;
+        let result = match tokio::time::timeout(timeout, self.client.deliver(&outgoing)).await {
+            Ok(result) => result,
+            Err(_) => Err(DeliveryError::timeout(timeout)),
+        };
+        let attempts = claimed.attempts + 1;
+        let error = match result {
+            Ok(delivered) => {
+                let result = self
+                    .db(move |connection| {
+                        store::record_delivered(connection, id, started, now_ms(), &delivered)
+                    })
+                    .await;
+                self.check_recorded(id, result);
+                tracing::info!(
+                    destination = %self.destination.name,
+                    id,
+                    rule = %claimed.outgoing.rule_name,
+                    attempts,
+                    "Alert delivered."
+                );
+                self.announce(id, attempts, OutcomeKind::Delivered);
+                return;
+            }
+            Err(error) => error,
+        };
+        let decision = retry::decide(
+            claimed.policy,
+            &self.config.backoff,
+            attempts,
+            claimed.age_from_ms,
+            now_ms(),
+            &error,
+        );
+        match decision {
+            Decision::RetryAt(at_ms) => {
+                tracing::warn!(
+                    destination = %self.destination.name,
+                    id,
+                    attempts,
+                    error = %error,
+                    "Delivery failed, will retry."
+                );
+                let result = self
+                    .db(move |connection| {
+                        store::record_retry(connection, id, started, at_ms, &error)
+                    })
+                    .await;
+                self.check_recorded(id, result);
+                self.announce(id, attempts, OutcomeKind::RetryScheduled { at_ms });
+            }
+            Decision::Dead(condition) => {
+                self.die(claimed, Some((started, error)), condition).await;
+            }
+        }
+    }
+
+    /// Makes the row a dead letter (after sending it to its dead-letter queue, if it has one).
+    async fn die(
+        &mut self,
+        claimed: Claimed,
+        attempt: Option<(i64, DeliveryError)>,
+        condition: Option<&'static str>,
+    ) {
+        let id = claimed.outgoing.id;
+        let attempts = claimed.attempts + u32::from(attempt.is_some());
+        let (code, message) = match &attempt {
+            Some((_, error)) => (error.code.clone(), error.message.clone()),
+            None => {
+                let last = claimed.last_error.clone().unwrap_or_default();
+                match last.split_once(": ") {
+                    Some((code, message)) => (code.to_owned(), message.to_owned()),
+                    None => (String::new(), last),
+                }
+            }
+        };
+        tracing::error!(
+            destination = %self.destination.name,
+            id,
+            rule = %claimed.outgoing.rule_name,
+            attempts,
+            error_code = %code,
+            error = %message,
+            exhausted_retry_condition = condition.unwrap_or("none"),
+            "Delivery failed for good; the alert is a dead letter."
+        );
+        let dead_letter_status = match &claimed.dead_letter_queue_url {
+            Some(queue_url) => {
+                let cause = Cause {
+                    code: &code,
+                    message: &message,
+                    attempts,
+                    exhausted_retry_condition: condition,
+                };
+                let status = self
+                    .dead_letters
+                    .send(queue_url, &claimed.outgoing, &cause)
+                    .await;
+                if status != "sent" {
+                    tracing::error!(
+                        destination = %self.destination.name,
+                        id,
+                        status = %status,
+                        "Cannot send a dead letter to its queue."
+                    );
+                }
+                Some(status)
+            }
+            None => None,
+        };
+        let result = self
+            .db(move |connection| {
+                let death = Death {
+                    attempt: attempt.as_ref().map(|(started, error)| (*started, error)),
+                    exhausted_retry_condition: condition,
+                    dead_letter_status,
+                };
+                store::record_dead(connection, id, now_ms(), &death)
+            })
+            .await;
+        self.check_recorded(id, result);
+        self.announce(id, attempts, OutcomeKind::Dead);
+    }
+}

@@ -1,0 +1,260 @@
+//! One client per destination and the one question the outbox asks it: was this message delivered,
+//! and if not, is it worth trying again? Each target kind sends in its own module; this one holds
+//! the shared vocabulary: [`Outgoing`], [`Delivered`], [`DeliveryError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{Destination, DestinationKind, file, slack, sns, sqs, stdout, webhook};
+use crate::outbox::MessageAttributes;
+
+/// The longest response body kept with a failure or a delivery, in bytes.
+pub const BODY_EXCERPT_BYTES: usize = 1024;
+
+/// A message on its way out: an outbox row's payload and what the target needs to send it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    /// The outbox row's id.
+    pub id: i64,
+    /// The row's idempotency key, sent along so receivers can drop duplicates.
+    pub idempotency_key: String,
+    /// The rule that raised the alert.
+    pub rule_name: String,
+    /// The rule's target id.
+    pub target_id: String,
+    /// The matching event's id.
+    pub event_id: String,
+    /// What to send, as the renderer made it (usually JSON).
+    pub payload: String,
+    /// Per-message options (FIFO group, Slack thread, content type).
+    pub attributes: MessageAttributes,
+    /// Slack `chat.postMessage`: the `ts` of the delivered parent message to reply under.
+    pub thread_ts: Option<String>,
+}
+
+/// What a target confirmed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// The target's id for the message: Slack's `ts`, SNS's or SQS's `MessageId`.
+    pub remote_id: Option<String>,
+    /// Slack `chat.postMessage`: the channel id it was posted in.
+    pub channel: Option<String>,
+    /// The HTTP status, for HTTP targets.
+    pub status: Option<u16>,
+    /// The start of the response body, for HTTP targets.
+    pub body: Option<String>,
+}
+
+/// Whether a failed attempt is worth repeating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Throttling, a server error, a timeout, a dropped connection: try again later, not before
+    /// `retry_after` when the target said so.
+    Retryable {
+        /// The target's `Retry-After`, if it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// The target refused the message itself (bad payload, unknown channel, no permission):
+    /// repeating it cannot help, so it goes to dead letters at once.
+    Permanent,
+}
+
+/// A failed delivery attempt, classified, with the target's answer when there was one. Its text
+/// never holds a secret: URLs are stripped from HTTP errors and secrets redacted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct DeliveryError {
+    /// Retry or give up.
+    pub kind: FailureKind,
+    /// A short machine-readable code, like EventBridge's `ERROR_CODE`: `HTTP_500`, `TIMEOUT`,
+    /// `CONNECTION`, Slack's `channel_not_found`, an AWS error code.
+    pub code: String,
+    /// One line saying what happened.
+    pub message: String,
+    /// The HTTP status of the answer, if any.
+    pub status: Option<u16>,
+    /// The start of the answer's body, if any.
+    pub body: Option<String>,
+}
+
+impl fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl DeliveryError {
+    /// A retryable failure without an answer.
+    pub fn retryable(code: impl Into<String>, message: impl Into<String>) -> DeliveryError {
+        DeliveryError {
+            kind: FailureKind::Retryable { retry_after: None },
+            code: code.into(),
+            message: message.into(),
+            status: None,
+            body: None,
+        }
+    }
+
+    /// A permanent failure without an answer.
+    pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> DeliveryError {
+        DeliveryError {
+            kind: FailureKind::Permanent,
+            ..DeliveryError::retryable(code, message)
+        }
+    }
+
+    /// The attempt took longer than the destination's timeout.
+    pub fn timeout(limit: Duration) -> DeliveryError {
+        DeliveryError::retryable(
+            "TIMEOUT",
+            format!("no answer within {}", humantime::format_duration(limit)),
+        )
+    }
+
+    /// Whether trying again may help.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, FailureKind::Retryable { .. })
+    }
+
+    /// The text with every secret replaced by `***`.
+    #[must_use]
+    pub fn redacted(mut self, secrets: &[&str]) -> DeliveryError {
+        self.message = redact(&self.message, secrets);
+        self.body = self.body.map(|body| redact(&body, secrets));
+        self
+    }
+}
+
+/// A problem building a destination's client (an invalid header name, an ARN without a region).
+#[derive(Debug, thiserror::Error)]
+#[error("destination {destination}: {message}")]
+pub struct ClientError {
+    /// The destination's name.
+    pub destination: String,
+    /// What is wrong; never a secret.
+    pub message: String,
+}
+
+/// A ready client for one destination.
+#[derive(Debug)]
+pub enum TargetClient {
+    /// See [`webhook::WebhookClient`].
+    Webhook(webhook::WebhookClient),
+    /// See [`slack::send::SlackClient`].
+    Slack(slack::send::SlackClient),
+    /// See [`sns::SnsClient`].
+    Sns(sns::SnsClient),
+    /// See [`sqs::SqsClient`].
+    Sqs(sqs::SqsClient),
+    /// See [`stdout::StdoutClient`].
+    Stdout(stdout::StdoutClient),
+    /// See [`file::FileClient`].
+    File(file::FileClient),
+}
+
+impl TargetClient {
+    /// Builds the client for `destination` (AWS clients load their configuration here, hence
+    /// `async`).
+    pub async fn new(destination: &Destination) -> Result<TargetClient, ClientError> {
+        let fail = |message: String| ClientError {
+            destination: destination.name.clone(),
+            message,
+        };
+        Ok(match &destination.kind {
+            DestinationKind::Webhook(config) => TargetClient::Webhook(
+                webhook::WebhookClient::new(config, destination.timeout).map_err(fail)?,
+            ),
+            DestinationKind::Slack(config) => TargetClient::Slack(
+                slack::send::SlackClient::new(config, destination.timeout).map_err(fail)?,
+            ),
+            DestinationKind::Sns(config) => TargetClient::Sns(
+                sns::SnsClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+            DestinationKind::Sqs(config) => TargetClient::Sqs(
+                sqs::SqsClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+            DestinationKind::Stdout(config) => {
+                TargetClient::Stdout(stdout::StdoutClient::new(config.format))
+            }
+            DestinationKind::File(config) => {
+                TargetClient::File(file::FileClient::new(config.path.clone()))
+            }
+        })
+    }
+
+    /// Sends `message` once. `Ok` only when the target confirmed it.
+    pub async fn deliver(&self, message: &Outgoing) -> Result<Delivered, DeliveryError> {
+        match self {
+            TargetClient::Webhook(client) => client.deliver(message).await,
+            TargetClient::Slack(client) => client.deliver(message).await,
+            TargetClient::Sns(client) => client.deliver(message).await,
+            TargetClient::Sqs(client) => client.deliver(message).await,
+            TargetClient::Stdout(client) => client.deliver(message).await,
+            TargetClient::File(client) => client.deliver(message).await,
+        }
+    }
+}
+
+/// `text` with every non-empty secret replaced by `***`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        if !secret.is_empty() && text.contains(secret) {
+            text = text.replace(secret, "***");
+        }
+    }
+    text
+}
+
+/// The first [`BODY_EXCERPT_BYTES`] of `body`, cut at a character boundary.
+pub fn excerpt(body: &str) -> String {
+    if body.len() <= BODY_EXCERPT_BYTES {
+        return body.to_owned();
+    }
+    let mut end = BODY_EXCERPT_BYTES;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}
+
+/// The one-line JSON record that standard output (JSON) and files get: the payload (as JSON when
+/// it is JSON, else as a string) with the ids that identify it.
+pub fn json_line(message: &Outgoing) -> String {
+    let payload = serde_json::from_str::<serde_json::Value>(&message.payload)
+        .unwrap_or_else(|_| serde_json::Value::String(message.payload.clone()));
+    serde_json::json!({
+        "idempotency_key": message.idempotency_key,
+        "rule": message.rule_name,
+        "target": message.target_id,
+        "event_id": message.event_id,
+        "payload": payload,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_replaces_every_secret_occurrence() {
+        let text = "POST https://hooks.example/T0/SECRET failed; SECRET again";
+        assert_eq!(
+            redact(text, &["SECRET", ""]),
+            "POST https://hooks.example/T0/*** failed; *** again"
+        );
+    }
+
+    #[test]
+    fn excerpt_cuts_long_bodies_at_a_character_boundary() {
+        let body = "é".repeat(BODY_EXCERPT_BYTES);
+        let cut = excerpt(&body);
+        assert!(cut.len() <= BODY_EXCERPT_BYTES + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+        assert_eq!(excerpt("short"), "short");
+    }
+}
