@@ -159,6 +159,17 @@ impl RulePack {
         RulePack::from_rules(rules, problems)
     }
 
+    /// A pack of rules made elsewhere (the service makes them from the registry's rules): sorted
+    /// by name; duplicate names are an error.
+    pub fn new(rules: Vec<Rule>) -> Result<RulePack, RulesError> {
+        RulePack::from_rules(rules, Vec::new())
+    }
+
+    /// Keeps the rules `keep` accepts (a rule pack's `min_severity`).
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+
     /// The rules, sorted by name.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

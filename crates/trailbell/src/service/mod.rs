@@ -5,6 +5,12 @@
 //! once every alert its events raise is committed to the outbox, and only then may a source
 //! acknowledge them (PutEvents answers, an SQS message is deleted).
 
+pub mod accept;
+pub mod bus;
+pub mod metrics;
+pub mod payload;
+pub mod render;
+
 use tokio::sync::oneshot;
 
 /// One event on its way onto a bus, as EventBridge would deliver it to a target.
@@ -31,6 +37,3 @@ pub struct Submission {
     /// (the caller reports failure and keeps the events for a retry).
     pub done: oneshot::Sender<Result<(), String>>,
 }
-
-pub mod metrics;
-pub mod render;
