@@ -62,6 +62,9 @@ pub use template::{
 
 use template::{Piece, Var};
 
+/// The escape hook of [`TargetInput::render_escaped`].
+type EscapeHook<'e> = &'e dyn Fn(&str) -> Cow<'_, str>;
+
 /// The longest constant `Input` PutTargets accepts.
 pub const MAX_INPUT_CHARS: usize = 8192;
 /// The most keys an `InputPathsMap` may hold.
@@ -300,7 +303,7 @@ impl TargetInput {
         &self,
         event: &Value,
         context: &RenderContext<'_>,
-        escape: Option<&dyn Fn(&str) -> Cow<'_, str>>,
+        escape: Option<EscapeHook<'_>>,
     ) -> Result<Rendered, TransformError> {
         match self {
             TargetInput::MatchedEvent => Ok(Rendered::Json(match escape {
@@ -358,7 +361,7 @@ impl Transformer {
         &self,
         event: &Value,
         context: &RenderContext<'a>,
-        escape: Option<&dyn Fn(&str) -> Cow<'_, str>>,
+        escape: Option<EscapeHook<'_>>,
     ) -> Rendered {
         let without_detail = || match event {
             Value::Object(map) => Value::Object(

@@ -60,6 +60,13 @@ pub fn mrkdwn(text: &str, max_chars: usize) -> String {
     render(text, Mode::Mrkdwn, max_chars)
 }
 
+/// `text` with Slack's entities and mentions neutralised, on one line, formatting characters left
+/// as they are: for values Slack parses for links and mentions but that a person copies exactly
+/// (Chatbot's metadata, say); at most `max_chars` characters.
+pub fn text(text: &str, max_chars: usize) -> String {
+    render(text, Mode::Text, max_chars)
+}
+
 /// `text` as inline code, backticks included: exact except for backticks and line breaks; at most
 /// `max_chars` characters with the backticks. An empty `text` gives `–` rather than an empty span.
 pub fn code(text: &str, max_chars: usize) -> String {
@@ -102,6 +109,7 @@ pub fn truncate(text: &str, max_chars: usize) -> Cow<'_, str> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Mrkdwn,
+    Text,
     Code,
     Block,
     Plain,
@@ -118,7 +126,7 @@ fn render(text: &str, mode: Mode, max_chars: usize) -> String {
             '&' | '<' | '>' if mode != Mode::Plain => push_entity(&mut piece, c),
             '\n' if mode == Mode::Block => piece.push('\n'),
             c if c.is_control() => piece.push(' '),
-            '`' if mode != Mode::Plain => piece.push('ˋ'),
+            '`' if matches!(mode, Mode::Mrkdwn | Mode::Code | Mode::Block) => piece.push('ˋ'),
             '*' if mode == Mode::Mrkdwn => piece.push('∗'),
             '_' if mode == Mode::Mrkdwn => piece.push('ˍ'),
             '~' if mode == Mode::Mrkdwn => piece.push('∼'),

@@ -59,7 +59,7 @@ pub const MAX_RELATED_RESOURCES: usize = 10;
 /// The Chatbot custom notification for an alert on `event`, ready to be the SNS message.
 pub fn notification(event: &Value, alert: &AlertContext) -> Value {
     let facts = Facts::of(event);
-    let title = escape::plain_text(
+    let title = escape::mrkdwn(
         &format!("{} {}", emoji(alert.severity), alert.title),
         MAX_TITLE_CHARS,
     );
@@ -114,21 +114,20 @@ pub fn notification(event: &Value, alert: &AlertContext) -> Value {
         .iter()
         .filter(|k| !k.is_empty())
         .take(MAX_KEYWORDS)
-        .map(|k| escape::plain_text(k, MAX_KEYWORD_CHARS))
+        .map(|k| escape::text(k, MAX_KEYWORD_CHARS))
         .collect();
 
     let key = match &alert.occurrences {
         Some(o) => o.key.clone(),
         None => facts.event_id.clone().unwrap_or_default(),
     };
-    let thread_id =
-        escape::truncate(&format!("{}:{key}", alert.rule_name), MAX_METADATA_CHARS).into_owned();
+    let thread_id = escape::text(&format!("{}:{key}", alert.rule_name), MAX_METADATA_CHARS);
     let event_type = match facts.kind {
         Kind::Generic => facts.detail_type.clone(),
         _ => facts.event_name.clone(),
     }
     .unwrap_or_default();
-    let summary = escape::plain_text(
+    let summary = escape::mrkdwn(
         &format!(
             "[{}] {}: {} {}",
             alert.severity.as_str().to_uppercase(),
@@ -153,7 +152,7 @@ pub fn notification(event: &Value, alert: &AlertContext) -> Value {
     let related: Vec<String> = related
         .iter()
         .take(MAX_RELATED_RESOURCES)
-        .map(|r| escape::plain_text(r, MAX_METADATA_CHARS))
+        .map(|r| escape::text(r, MAX_METADATA_CHARS))
         .collect();
 
     let mut context = Map::new();
@@ -161,7 +160,7 @@ pub fn notification(event: &Value, alert: &AlertContext) -> Value {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             context.insert(
                 key.to_owned(),
-                Value::String(escape::plain_text(&value, MAX_METADATA_CHARS)),
+                Value::String(escape::text(&value, MAX_METADATA_CHARS)),
             );
         }
     };
@@ -181,7 +180,7 @@ pub fn notification(event: &Value, alert: &AlertContext) -> Value {
     json!({
         "version": "1.0",
         "source": "custom",
-        "id": escape::truncate(facts.event_id.as_deref().unwrap_or_default(), MAX_METADATA_CHARS),
+        "id": escape::text(facts.event_id.as_deref().unwrap_or_default(), MAX_METADATA_CHARS),
         "content": {
             "textType": "client-markdown",
             "title": title,
@@ -192,7 +191,7 @@ pub fn notification(event: &Value, alert: &AlertContext) -> Value {
         "metadata": {
             "threadId": thread_id,
             "summary": summary,
-            "eventType": escape::plain_text(&event_type, MAX_METADATA_CHARS),
+            "eventType": escape::text(&event_type, MAX_METADATA_CHARS),
             "relatedResources": related,
             "additionalContext": context,
         },
