@@ -10,6 +10,9 @@ pub mod bus;
 pub mod metrics;
 pub mod payload;
 pub mod render;
+pub mod run;
+
+pub use run::{Service, ServiceError, default_data_dir};
 
 use tokio::sync::oneshot;
 

@@ -1,0 +1,617 @@
+//! The service assembled: the store, the registry loaded from the configuration, the acceptor,
+//! the deliverer, the API and the live sources; stopped in order so that nothing accepted is lost.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::Submission;
+use super::accept::{Acceptor, Buses};
+use super::bus::{BusRules, Destinations, RuleExtras};
+use super::metrics::{DeliveryCounts, Metrics};
+use crate::api::{ApiAuth, ApiState};
+use crate::config::{Config, ConfigTarget, SourceSettings};
+use crate::outbox::{Deliverer, DelivererConfig};
+use crate::registry::{Registry, RuleState, StoredRule, StoredTarget};
+use crate::rules::{RulePack, RulesError};
+use crate::sources::live::SourceContext;
+use crate::targets::Destination;
+
+/// Who owns the rules that come from the configuration file, in the registry.
+pub const CONFIG_OWNER: &str = "trailbell-config";
+
+/// How many submissions the acceptor takes into one transaction at most.
+const SUBMISSIONS_PER_BATCH: usize = 256;
+
+/// Why the service could not start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The data directory could not be made.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No data directory was given and the user has none.
+    #[error("no data directory: pass --data-dir")]
+    NoDataDir,
+    /// The store or the registry failed.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// The outbox failed.
+    #[error(transparent)]
+    Outbox(#[from] crate::outbox::OutboxError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A rule pack could not be read.
+    #[error("rule pack {path}: {source}")]
+    RulePack {
+        /// The pack's path as configured.
+        path: String,
+        /// Why.
+        #[source]
+        source: RulesError,
+    },
+    /// Two rules of the configuration share a name on a bus.
+    #[error("two rules named {name} on the bus {bus}: rule names must be unique per bus")]
+    DuplicateRule {
+        /// The bus.
+        bus: String,
+        /// The name.
+        name: String,
+    },
+    /// The API could not listen.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The API refused to start.
+    #[error(transparent)]
+    Serve(#[from] crate::api::ServeError),
+    /// A task failed.
+    #[error("{0}")]
+    Task(String),
+}
+
+/// The user's data directory for trailbell (`~/.local/share/trailbell` on Linux).
+pub fn default_data_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("trailbell"))
+}
+
+/// A running service.
+pub struct Service {
+    api_address: SocketAddr,
+    store_path: PathBuf,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Sender<bool>,
+    submissions: Option<mpsc::Sender<Submission>>,
+    deliverer: Arc<tokio::sync::Mutex<Option<Deliverer>>>,
+    api: JoinHandle<Result<(), crate::api::ServeError>>,
+    acceptor: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+    rules: usize,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("api_address", &self.api_address)
+            .field("store_path", &self.store_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Starts everything; `data_dir` overrides the configuration's.
+    pub async fn start(config: Config, data_dir: Option<PathBuf>) -> Result<Service, ServiceError> {
+        let data_dir = data_dir
+            .or_else(|| config.service.data_dir.clone())
+            .or_else(default_data_dir)
+            .ok_or(ServiceError::NoDataDir)?;
+        std::fs::create_dir_all(&data_dir).map_err(|source| ServiceError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let store_path = data_dir.join(crate::store::FILE_NAME);
+        let registry = Registry::open(&store_path, &config.service.account, &config.service.region)?;
+        let managed = managed_rules(&config)?;
+        let rules = managed.len();
+        registry.replace_managed_rules(CONFIG_OWNER, managed)?;
+
+        let destinations = Destinations {
+            configured: config
+                .destinations
+                .iter()
+                .map(|d| (d.name.clone(), d.clone()))
+                .collect(),
+            aws_endpoint_url: config.service.aws_endpoint_url.clone(),
+        };
+        let buses: Buses = Arc::new(RwLock::new(HashMap::new()));
+        let used = rebuild(&registry, &destinations, &buses)?;
+        let deliverer = Deliverer::start(&store_path, used.clone(), DelivererConfig::default()).await?;
+        let deliverer = Arc::new(tokio::sync::Mutex::new(Some(deliverer)));
+
+        let metrics = Arc::new(Metrics::default());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (submissions, receiver) = mpsc::channel::<Submission>(1024);
+
+        let acceptor = Acceptor {
+            connection: crate::store::open(&store_path)?,
+            buses: Arc::clone(&buses),
+            metrics: Arc::clone(&metrics),
+        };
+        let acceptor = tokio::spawn(run_acceptor(acceptor, receiver, Arc::clone(&deliverer)));
+
+        let mut background = vec![tokio::spawn(watch_registry(
+            registry.clone(),
+            destinations.clone(),
+            Arc::clone(&buses),
+            used,
+            store_path.clone(),
+            Arc::clone(&deliverer),
+            shutdown_rx.clone(),
+        ))];
+
+        let listener = tokio::net::TcpListener::bind(config.service.listen)
+            .await
+            .map_err(|source| ServiceError::Listen {
+                address: config.service.listen,
+                source,
+            })?;
+        let api_address = listener
+            .local_addr()
+            .map_err(|source| ServiceError::Listen {
+                address: config.service.listen,
+                source,
+            })?;
+        let auth = if config.api.authentication {
+            ApiAuth::Keys(config.api.access_keys.clone())
+        } else {
+            ApiAuth::Disabled
+        };
+        let mut state = ApiState::new(registry.clone(), submissions.clone(), auth);
+        state.account = config.service.account.clone();
+        state.region = config.service.region.clone();
+        let extra = operations_router(Arc::clone(&metrics), store_path.clone());
+        let mut api_shutdown = shutdown_rx.clone();
+        let api = tokio::spawn(crate::api::serve_with(
+            listener,
+            state,
+            extra,
+            async move {
+                let _ = api_shutdown.wait_for(|stop| *stop).await;
+            },
+        ));
+
+        for (index, source) in config.sources.iter().enumerate() {
+            let (name, bus) = match source {
+                SourceSettings::Directory { path, event_bus_name, .. } => {
+                    (format!("directory:{}", path.display()), event_bus_name)
+                }
+                SourceSettings::Sqs { queue_url, event_bus_name } => {
+                    (format!("sqs:{queue_url}"), event_bus_name)
+                }
+                SourceSettings::LookupEvents { event_bus_name, .. } => {
+                    (format!("lookup-events:{index}"), event_bus_name)
+                }
+            };
+            let context = SourceContext {
+                name,
+                event_bus_name: bus.clone(),
+                submissions: submissions.clone(),
+                metrics: Arc::clone(&metrics),
+                shutdown: shutdown_rx.clone(),
+            };
+            background.push(match source.clone() {
+                SourceSettings::Directory { path, interval, .. } => tokio::spawn(
+                    crate::sources::live::directory::watch(context, path, interval, store_path.clone()),
+                ),
+                SourceSettings::Sqs { queue_url, .. } => tokio::spawn(
+                    crate::sources::live::sqs::watch(
+                        context,
+                        queue_url,
+                        config.service.aws_endpoint_url.clone(),
+                    ),
+                ),
+                SourceSettings::LookupEvents { .. } => {
+                    tracing::warn!("the lookup-events source is not available in this build");
+                    continue;
+                }
+            });
+        }
+
+        Ok(Service {
+            api_address,
+            store_path,
+            metrics,
+            shutdown,
+            submissions: Some(submissions),
+            deliverer,
+            api,
+            acceptor,
+            background,
+            rules,
+        })
+    }
+
+    /// Where the API listens (the port is the real one when 0 was configured).
+    pub fn api_address(&self) -> SocketAddr {
+        self.api_address
+    }
+
+    /// The store file.
+    pub fn store_path(&self) -> &Path {
+        &self.store_path
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// How many rules came from the configuration.
+    pub fn configured_rules(&self) -> usize {
+        self.rules
+    }
+
+    /// Stops in order: the API and the sources stop taking events; the acceptor commits what it
+    /// took; the deliverer finishes its attempts in flight. What is left pending stays in the
+    /// outbox for the next start.
+    pub async fn stop(mut self) -> Result<(), ServiceError> {
+        let _ = self.shutdown.send(true);
+        let api = self.api.await;
+        for task in self.background.drain(..) {
+            let _ = task.await;
+        }
+        // Sources and the API hold clones; with ours dropped the channel closes once they end.
+        self.submissions.take();
+        let _ = self.acceptor.await;
+        if let Some(deliverer) = self.deliverer.lock().await.take() {
+            deliverer.shutdown().await;
+        }
+        match api {
+            Ok(result) => result.map_err(ServiceError::from),
+            Err(err) => Err(ServiceError::Task(err.to_string())),
+        }
+    }
+}
+
+/// The rules the configuration defines: its rule packs' and its own, as registry rules.
+fn managed_rules(config: &Config) -> Result<Vec<StoredRule>, ServiceError> {
+    let mut rules = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |rule: StoredRule, rules: &mut Vec<StoredRule>| {
+        if !seen.insert((rule.event_bus_name.clone(), rule.name.clone())) {
+            return Err(ServiceError::DuplicateRule {
+                bus: rule.event_bus_name,
+                name: rule.name,
+            });
+        }
+        rules.push(rule);
+        Ok(())
+    };
+    for pack_settings in &config.rule_packs {
+        let mut pack = if pack_settings.path == "builtin" {
+            RulePack::builtin()
+        } else {
+            RulePack::load(Path::new(&pack_settings.path)).map_err(|source| {
+                ServiceError::RulePack {
+                    path: pack_settings.path.clone(),
+                    source,
+                }
+            })?
+        };
+        pack.retain(|rule| rule.severity >= pack_settings.min_severity);
+        for rule in pack.rules() {
+            push(
+                StoredRule {
+                    name: rule.name.clone(),
+                    event_bus_name: pack_settings.event_bus_name.clone(),
+                    arn: String::new(),
+                    event_pattern: Some(rule.event_pattern.clone()),
+                    state: RuleState::Enabled,
+                    description: Some(rule.title.clone()),
+                    managed_by: Some(CONFIG_OWNER.to_owned()),
+                    targets: pack_settings.targets.iter().map(stored_target).collect(),
+                    extras: extras(RuleExtras {
+                        title: Some(rule.title.clone()),
+                        severity: Some(rule.severity),
+                        description: Some(rule.description.clone()),
+                        noise: rule.noise.clone(),
+                    }),
+                },
+                &mut rules,
+            )?;
+        }
+    }
+    for rule in &config.rules {
+        push(
+            StoredRule {
+                name: rule.name.clone(),
+                event_bus_name: rule.event_bus_name.clone(),
+                arn: String::new(),
+                event_pattern: Some(rule.event_pattern.clone()),
+                state: RuleState::parse(&rule.state).unwrap_or_default(),
+                description: (!rule.description.is_empty()).then(|| rule.description.clone()),
+                managed_by: Some(CONFIG_OWNER.to_owned()),
+                targets: rule.targets.iter().map(stored_target).collect(),
+                extras: extras(RuleExtras {
+                    title: Some(rule.title.clone()),
+                    severity: Some(rule.severity),
+                    description: Some(rule.description.clone()),
+                    noise: rule.noise.clone(),
+                }),
+            },
+            &mut rules,
+        )?;
+    }
+    Ok(rules)
+}
+
+fn extras(extras: RuleExtras) -> serde_json::Value {
+    serde_json::to_value(extras).unwrap_or(serde_json::Value::Null)
+}
+
+fn stored_target(target: &ConfigTarget) -> StoredTarget {
+    StoredTarget {
+        id: target.id.clone(),
+        arn: target.arn.clone(),
+        input: target.input.clone(),
+        input_path: target.input_path.clone(),
+        input_transformer: target.input_transformer.as_ref().map(|(paths, template)| {
+            crate::registry::InputTransformer {
+                input_paths_map: Some(paths.clone()),
+                input_template: template.clone(),
+            }
+        }),
+        retry_policy: Some(target.retry_policy),
+        dead_letter_arn: target.dead_letter_arn.clone(),
+        sqs_message_group_id: target.message_group_id.clone(),
+        ..StoredTarget::default()
+    }
+}
+
+/// Compiles every bus's rules into `buses`; returns the destinations their targets use.
+fn rebuild(
+    registry: &Registry,
+    destinations: &Destinations,
+    buses: &Buses,
+) -> Result<Vec<Destination>, ServiceError> {
+    let mut compiled = HashMap::new();
+    let mut used: BTreeMap<String, Destination> = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, more) = registry.list_buses(None, after.as_deref(), 100)?;
+        for bus in &page {
+            let rules = registry.rules_for_bus(&bus.name)?;
+            match BusRules::build(&rules, destinations) {
+                Ok((bus_rules, bus_destinations, problems)) => {
+                    for problem in problems {
+                        tracing::warn!(bus = %bus.name, "{problem}");
+                    }
+                    for destination in bus_destinations {
+                        used.insert(destination.name.clone(), destination);
+                    }
+                    compiled.insert(bus.name.clone(), Arc::new(bus_rules));
+                }
+                Err(err) => tracing::error!(bus = %bus.name, "the bus's rules do not compile: {err}"),
+            }
+        }
+        after = page.last().map(|bus| bus.name.clone());
+        if !more || after.is_none() {
+            break;
+        }
+    }
+    // Configured destinations get a worker even without rules, so their old rows drain.
+    for (name, destination) in &destinations.configured {
+        used.entry(name.clone()).or_insert_with(|| destination.clone());
+    }
+    if let Ok(mut current) = buses.write() {
+        *current = compiled;
+    }
+    Ok(used.into_values().collect())
+}
+
+/// Recompiles on every registry change; restarts the deliverer when the set of destinations
+/// changed (a rule put through the API may name a new SNS topic or SQS queue).
+async fn watch_registry(
+    registry: Registry,
+    destinations: Destinations,
+    buses: Buses,
+    mut used: Vec<Destination>,
+    store_path: PathBuf,
+    deliverer: Arc<tokio::sync::Mutex<Option<Deliverer>>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut changes = registry.subscribe();
+    loop {
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        let (registry, destinations, buses) = (registry.clone(), destinations.clone(), Arc::clone(&buses));
+        let rebuilt = tokio::task::spawn_blocking(move || rebuild(&registry, &destinations, &buses)).await;
+        let now_used = match rebuilt {
+            Ok(Ok(now_used)) => now_used,
+            Ok(Err(err)) => {
+                tracing::error!("recompiling the rules failed: {err}");
+                continue;
+            }
+            Err(err) => {
+                tracing::error!("recompiling the rules failed: {err}");
+                continue;
+            }
+        };
+        if now_used != used {
+            let mut slot = deliverer.lock().await;
+            if let Some(old) = slot.take() {
+                old.shutdown().await;
+            }
+            match Deliverer::start(&store_path, now_used.clone(), DelivererConfig::default()).await {
+                Ok(started) => *slot = Some(started),
+                Err(err) => tracing::error!("restarting delivery failed: {err}"),
+            }
+            used = now_used;
+        }
+    }
+}
+
+/// Takes submissions in batches until the channel closes; sweeps dedup windows as they close.
+async fn run_acceptor(
+    mut acceptor: Acceptor,
+    mut receiver: mpsc::Receiver<Submission>,
+    deliverer: Arc<tokio::sync::Mutex<Option<Deliverer>>>,
+) {
+    loop {
+        let next_close = {
+            let (returned, close) = tokio::task::spawn_blocking(move || {
+                let close = acceptor.next_window_close();
+                (acceptor, close)
+            })
+            .await
+            .unwrap_or_else(|_| std::process::abort());
+            acceptor = returned;
+            close
+        };
+        let wait = next_close.map(|close| {
+            Duration::from_millis(u64::try_from(close - crate::outbox::now_ms()).unwrap_or(0))
+        });
+        let first = tokio::select! {
+            received = receiver.recv() => match received {
+                Some(submission) => Some(submission),
+                None => return,
+            },
+            () = sleep_or_forever(wait) => None,
+        };
+        let mut batch = Vec::new();
+        if let Some(first) = first {
+            batch.push(first);
+            while batch.len() < SUBMISSIONS_PER_BATCH {
+                match receiver.try_recv() {
+                    Ok(submission) => batch.push(submission),
+                    Err(_) => break,
+                }
+            }
+        }
+        let (returned, written) = tokio::task::spawn_blocking(move || {
+            let mut written = match acceptor.sweep() {
+                Ok(written) => written,
+                Err(err) => {
+                    tracing::error!("closing dedup windows failed: {err}");
+                    0
+                }
+            };
+            if !batch.is_empty() {
+                match acceptor.accept(batch) {
+                    Ok(count) => written += count,
+                    Err(err) => tracing::error!("events could not be stored; their senders were told: {err}"),
+                }
+            }
+            (acceptor, written)
+        })
+        .await
+        .unwrap_or_else(|_| std::process::abort());
+        acceptor = returned;
+        if written > 0
+            && let Some(deliverer) = deliverer.lock().await.as_ref()
+        {
+            deliverer.wake();
+        }
+    }
+}
+
+async fn sleep_or_forever(wait: Option<Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `/health` and `/metrics`.
+fn operations_router(metrics: Arc<Metrics>, store_path: PathBuf) -> axum::Router {
+    use axum::routing::get;
+    let for_metrics = store_path.clone();
+    axum::Router::new()
+        .route(
+            "/health",
+            get(move || {
+                let store_path = store_path.clone();
+                async move {
+                    let ok = tokio::task::spawn_blocking(move || {
+                        crate::store::open(&store_path)
+                            .is_ok_and(|c| c.query_row("SELECT 1", [], |_| Ok(())).is_ok())
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if ok {
+                        (axum::http::StatusCode::OK, "ok\n")
+                    } else {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let (metrics, store_path) = (Arc::clone(&metrics), for_metrics.clone());
+                async move {
+                    let counts = tokio::task::spawn_blocking(move || delivery_counts(&store_path))
+                        .await
+                        .unwrap_or_default();
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        metrics.render(&counts),
+                    )
+                }
+            }),
+        )
+}
+
+fn delivery_counts(store_path: &Path) -> DeliveryCounts {
+    let mut counts = DeliveryCounts::default();
+    let Ok(connection) = crate::store::open(store_path) else {
+        return counts;
+    };
+    let rows = connection
+        .prepare(
+            "SELECT destination, state, count(*), sum(max(attempts - 1, 0))
+             FROM outbox GROUP BY destination, state",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+        });
+    for (destination, state, count, retried) in rows.unwrap_or_default() {
+        let entry = counts.per_destination.entry(destination).or_default();
+        let count = u64::try_from(count).unwrap_or(0);
+        match state.as_str() {
+            "delivered" => entry.0 += count,
+            "dead" => entry.2 += count,
+            _ => entry.1 += count,
+        }
+        entry.3 += u64::try_from(retried).unwrap_or(0);
+    }
+    counts
+}
