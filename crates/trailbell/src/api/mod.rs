@@ -1,1 +1,13 @@
-//! TODO(api helper): the EventBridge-compatible API.
+//! The EventBridge-compatible API: AWS JSON 1.1 over HTTP (`POST /`, `X-Amz-Target:
+//! AWSEvents.<Action>`), SigV4-authenticated, over the [`crate::registry::Registry`]; accepted
+//! events go to the service as [`crate::service::Submission`]s. See
+//! docs/decisions/0007-eventbridge-api.md.
+
+mod actions;
+mod error;
+mod replay;
+mod server;
+pub mod sigv4;
+
+pub use error::AwsError;
+pub use server::{ApiAuth, ApiLimits, ApiState, ServeError, serve};

@@ -279,7 +279,11 @@ impl Registry {
     }
 
     /// Records the time of the last event a replay re-submitted.
-    pub fn set_replay_progress(&self, name: &str, last_replayed_ms: i64) -> Result<(), RegistryError> {
+    pub fn set_replay_progress(
+        &self,
+        name: &str,
+        last_replayed_ms: i64,
+    ) -> Result<(), RegistryError> {
         self.with(|connection| {
             connection.execute(
                 "UPDATE registry_replays SET last_replayed_ms = ?2 WHERE name = ?1",
@@ -356,7 +360,16 @@ impl Registry {
         Ok(rows
             .into_iter()
             .map(
-                |(name, bus, description, event_pattern, retention_days, created_ms, count, size)| {
+                |(
+                    name,
+                    bus,
+                    description,
+                    event_pattern,
+                    retention_days,
+                    created_ms,
+                    count,
+                    size,
+                )| {
                     ArchiveInfo {
                         arn: self.archive_arn(&name),
                         event_source_arn: self.bus_arn(&bus),
@@ -410,26 +423,28 @@ impl Registry {
             Ok(rows)
         })?;
         rows.into_iter()
-            .map(|(name, archive, bus, description, state, state_reason, times)| {
-                let state = ReplayState::parse(&state)
-                    .ok_or_else(|| RegistryError::Corrupt(format!("replay state {state:?}")))?;
-                Ok(ReplayInfo {
-                    arn: self.replay_arn(&name),
-                    event_source_arn: self.archive_arn(&archive),
-                    destination_arn: self.bus_arn(&bus),
-                    name,
-                    archive_name: archive,
-                    destination_bus: bus,
-                    description,
-                    state,
-                    state_reason,
-                    event_start_ms: times.0,
-                    event_end_ms: times.1,
-                    last_replayed_ms: times.2,
-                    replay_start_ms: times.3,
-                    replay_end_ms: times.4,
-                })
-            })
+            .map(
+                |(name, archive, bus, description, state, state_reason, times)| {
+                    let state = ReplayState::parse(&state)
+                        .ok_or_else(|| RegistryError::Corrupt(format!("replay state {state:?}")))?;
+                    Ok(ReplayInfo {
+                        arn: self.replay_arn(&name),
+                        event_source_arn: self.archive_arn(&archive),
+                        destination_arn: self.bus_arn(&bus),
+                        name,
+                        archive_name: archive,
+                        destination_bus: bus,
+                        description,
+                        state,
+                        state_reason,
+                        event_start_ms: times.0,
+                        event_end_ms: times.1,
+                        last_replayed_ms: times.2,
+                        replay_start_ms: times.3,
+                        replay_end_ms: times.4,
+                    })
+                },
+            )
             .collect()
     }
 }
@@ -443,7 +458,8 @@ fn replay_state(connection: &Connection, name: &str) -> Result<ReplayState, Regi
         )
         .optional()?
         .ok_or_else(|| RegistryError::NotFound(format!("Replay {name} does not exist.")))?;
-    ReplayState::parse(&state).ok_or_else(|| RegistryError::Corrupt(format!("replay state {state:?}")))
+    ReplayState::parse(&state)
+        .ok_or_else(|| RegistryError::Corrupt(format!("replay state {state:?}")))
 }
 
 /// The envelope's `time`, Unix milliseconds.
@@ -456,4 +472,3 @@ fn envelope_time_ms(envelope: &str) -> Option<i64> {
     let timestamp: jiff::Timestamp = time.time.parse().ok()?;
     Some(timestamp.as_millisecond())
 }
-

@@ -106,7 +106,11 @@ impl Registry {
             )?;
             let rows = statement
                 .query_map(
-                    params![prefix.unwrap_or(""), after.unwrap_or(""), limit_plus_one(limit)],
+                    params![
+                        prefix.unwrap_or(""),
+                        after.unwrap_or(""),
+                        limit_plus_one(limit)
+                    ],
                     |row| {
                         Ok((
                             row.get::<_, String>(0)?,
@@ -138,9 +142,11 @@ pub(super) fn bus_exists(
     name: &str,
 ) -> Result<bool, RegistryError> {
     Ok(connection
-        .query_row("SELECT 1 FROM registry_buses WHERE name = ?1", [name], |_| {
-            Ok(())
-        })
+        .query_row(
+            "SELECT 1 FROM registry_buses WHERE name = ?1",
+            [name],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }

@@ -97,7 +97,11 @@ pub struct StoredTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_transformer: Option<InputTransformer>,
     /// `RetryPolicy`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "retry_policy_serde")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "retry_policy_serde"
+    )]
     pub retry_policy: Option<RetryPolicy>,
     /// `DeadLetterConfig.Arn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

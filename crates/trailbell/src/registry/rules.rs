@@ -176,7 +176,8 @@ impl Registry {
         self.with(|connection| {
             let transaction = connection.transaction()?;
             require_bus(&transaction, bus)?;
-            let row = find_rule(&transaction, bus, name)?.ok_or_else(|| rule_not_found(name, bus))?;
+            let row =
+                find_rule(&transaction, bus, name)?.ok_or_else(|| rule_not_found(name, bus))?;
             refuse_managed(&row, false)?;
             transaction.execute(
                 "UPDATE registry_rules SET state = ?3 WHERE bus = ?1 AND name = ?2",

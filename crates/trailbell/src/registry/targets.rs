@@ -44,14 +44,13 @@ impl Registry {
                      can have at most {MAX_TARGETS_PER_RULE} targets."
                 )));
             }
-            let mut next: i64 = transaction.query_row(
+            let first: i64 = transaction.query_row(
                 "SELECT COALESCE(MAX(position) + 1, 0) FROM registry_targets WHERE bus = ?1 AND rule = ?2",
                 params![bus, rule],
                 |row| row.get(0),
             )?;
-            for target in targets {
-                insert_target(&transaction, bus, rule, next, target)?;
-                next += 1;
+            for (offset, target) in (0..).zip(targets) {
+                insert_target(&transaction, bus, rule, first + offset, target)?;
             }
             transaction.commit()?;
             Ok(())
