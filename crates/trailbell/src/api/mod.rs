@@ -10,4 +10,4 @@ mod server;
 pub mod sigv4;
 
 pub use error::AwsError;
-pub use server::{ApiAuth, ApiLimits, ApiState, ServeError, serve};
+pub use server::{ApiAuth, ApiLimits, ApiState, ServeError, serve, serve_with};

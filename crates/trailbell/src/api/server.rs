@@ -97,6 +97,17 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// [`serve`], with `extra` routes (the service's `/health` and `/metrics`) beside the API's
+/// `POST /`.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: ApiState,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let address = listener.local_addr()?;
     if matches!(state.auth, ApiAuth::Disabled) && !address.ip().is_loopback() {
         return Err(ServeError::AuthDisabledOffLoopback(address));
@@ -112,7 +123,7 @@ pub async fn serve(
         );
     }
     tracing::info!(%address, auth = matches!(state.auth, ApiAuth::Keys(_)), "EventBridge API listening.");
-    let router = Router::new().fallback(handle).with_state(state);
+    let router = Router::new().fallback(handle).with_state(state).merge(extra);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;
