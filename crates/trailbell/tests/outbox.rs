@@ -102,7 +102,13 @@ fn enqueue_ignores_a_second_message_with_the_same_idempotency_key() {
     let first = message("slack", "event-1");
     let mut again = first.clone();
     again.payload = "a different rendering".to_owned();
-    assert_eq!(store.outbox.enqueue(&[first.clone()]).expect("enqueue"), 1);
+    assert_eq!(
+        store
+            .outbox
+            .enqueue(std::slice::from_ref(&first))
+            .expect("enqueue"),
+        1
+    );
     assert_eq!(store.outbox.enqueue(&[again]).expect("enqueue"), 0);
     let rows = store.outbox.list(&ListFilter::default()).expect("list");
     assert_eq!(rows.len(), 1);
