@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 mod match_events;
+mod outbox;
 mod rules;
 mod scan;
 mod test_event_pattern;
@@ -36,6 +37,8 @@ enum Command {
     Rules(rules::Args),
     /// Run a rule pack (default: the built-in one) over CloudTrail log archives; report the alerts.
     Scan(scan::Args),
+    /// Look at and repair the outbox: status, list, retry dead letters, purge.
+    Outbox(outbox::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -45,6 +48,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Match(args) => match_events::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Scan(args) => scan::run(&args),
+        Command::Outbox(args) => outbox::run(&args),
     }
 }
 

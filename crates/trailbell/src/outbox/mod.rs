@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 pub use store::{
-    DestinationStatus, ListFilter, MessageSummary, Outbox, PurgeSelection, RetrySelection, enqueue,
+    DestinationStatus, ListFilter, MessageState, MessageSummary, Outbox, PurgeSelection,
+    RetrySelection, enqueue,
 };
 pub use worker::{Deliverer, DelivererConfig, DeliveryOutcome, OutcomeKind};
 
