@@ -123,7 +123,10 @@ pub async fn serve_with(
         );
     }
     tracing::info!(%address, auth = matches!(state.auth, ApiAuth::Keys(_)), "EventBridge API listening.");
-    let router = Router::new().fallback(handle).with_state(state).merge(extra);
+    let router = Router::new()
+        .fallback(handle)
+        .with_state(state)
+        .merge(extra);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -11,8 +11,10 @@ use clap::{Parser, Subcommand};
 mod match_events;
 mod outbox;
 mod rules;
+mod run;
 mod scan;
 mod test_event_pattern;
+mod validate;
 
 /// Exit code for a negative answer: the command ran, but some of its input was rejected.
 pub const EXIT_NEGATIVE: u8 = 1;
@@ -39,6 +41,10 @@ enum Command {
     Scan(scan::Args),
     /// Look at and repair the outbox: status, list, retry dead letters, purge.
     Outbox(outbox::Args),
+    /// Run the service: the EventBridge-compatible API, live sources, rules, alerts out.
+    Run(run::Args),
+    /// Check a configuration file and report every problem at once.
+    Validate(validate::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -49,6 +55,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Rules(args) => rules::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::Outbox(args) => outbox::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Validate(args) => validate::run(&args),
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`Config::embedded_default`] is what `trailbell run` uses without a file. The format is
 //! documented in docs/CONFIGURATION.md and the choices in docs/decisions/0008-configuration.md.
 
+mod check;
 mod file;
 mod secret_ref;
 
@@ -12,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use check::check;
 pub use file::parse;
 pub use secret_ref::resolve_secret;
 

@@ -380,7 +380,7 @@ impl Worker {
                     })
                     .await;
                 self.check_recorded(id, result);
-                tracing::info!(
+                tracing::debug!(
                     destination = %self.destination.name,
                     id,
                     rule = %claimed.outgoing.rule_name,

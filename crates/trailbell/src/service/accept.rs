@@ -44,7 +44,10 @@ impl Acceptor {
         };
         let metrics = Arc::clone(&self.metrics);
         let result = (|| -> Result<usize, String> {
-            let tx = self.connection.transaction().map_err(|err| err.to_string())?;
+            let tx = self
+                .connection
+                .transaction()
+                .map_err(|err| err.to_string())?;
             let mut messages = Vec::new();
             for submission in &batch {
                 let Some(bus) = buses.get(&submission.event_bus_name) else {
@@ -76,7 +79,10 @@ impl Acceptor {
             Ok(buses) => buses.clone(),
             Err(_) => HashMap::new(),
         };
-        let tx = self.connection.transaction().map_err(|err| err.to_string())?;
+        let tx = self
+            .connection
+            .transaction()
+            .map_err(|err| err.to_string())?;
         let summaries = close_due_windows(&tx, now_ms).map_err(|err| err.to_string())?;
         let mut messages = Vec::new();
         for summary in &summaries {
@@ -254,7 +260,10 @@ fn summary_messages(
                 ingestion_time: crate::sources::live::now_rfc3339(),
                 occurrences: Some(summary.occurrences.clone()),
             };
-            let summary_id = format!("{}#repeats@{}", summary.first_event_id, summary.opened_at_ms);
+            let summary_id = format!(
+                "{}#repeats@{}",
+                summary.first_event_id, summary.opened_at_ms
+            );
             for target in &runtime.targets {
                 if target.kind == (PayloadKind::SlackCard { threads: true }) {
                     continue;
@@ -298,7 +307,10 @@ fn summary_messages(
 /// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
 fn is_read_only_management_event(event: &Value) -> bool {
     let detail = event.get("detail");
-    detail.and_then(|d| d.get("readOnly")).and_then(Value::as_bool) == Some(true)
+    detail
+        .and_then(|d| d.get("readOnly"))
+        .and_then(Value::as_bool)
+        == Some(true)
         && detail
             .and_then(|d| d.get("managementEvent"))
             .and_then(Value::as_bool)

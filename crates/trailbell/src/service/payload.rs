@@ -38,7 +38,10 @@ pub fn alert_payload(
         // Values from the event are escaped for Slack; a JSON object is the message itself
         // (Block Kit of the user's own), anything else its text.
         PayloadKind::SlackCard { .. } => {
-            match target.input.render_escaped(event, &render, &|text| escape(text))? {
+            match target
+                .input
+                .render_escaped(event, &render, &|text| escape(text))?
+            {
                 Rendered::Json(text) => match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Object(message)) => Value::Object(message).to_string(),
                     Ok(Value::String(text)) => json!({ "text": text }).to_string(),

@@ -29,7 +29,11 @@ use crate::scan::EventSummary;
 /// assert!(line.contains(r"198.51.100.7\u{1b}[31m"));
 /// ```
 pub fn terminal_line(event: &[u8], context: &AlertContext) -> String {
-    let summary = EventSummary::of_envelope(event, "", "");
+    let time = serde_json::from_slice::<serde_json::Value>(event)
+        .ok()
+        .and_then(|value| value.get("time")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let summary = EventSummary::of_envelope(event, &time, "");
     let field = |text: &str| {
         if text.is_empty() {
             "-".to_owned()

@@ -126,7 +126,8 @@ impl Service {
             source,
         })?;
         let store_path = data_dir.join(crate::store::FILE_NAME);
-        let registry = Registry::open(&store_path, &config.service.account, &config.service.region)?;
+        let registry =
+            Registry::open(&store_path, &config.service.account, &config.service.region)?;
         let managed = managed_rules(&config)?;
         let rules = managed.len();
         registry.replace_managed_rules(CONFIG_OWNER, managed)?;
@@ -141,7 +142,8 @@ impl Service {
         };
         let buses: Buses = Arc::new(RwLock::new(HashMap::new()));
         let used = rebuild(&registry, &destinations, &buses)?;
-        let deliverer = Deliverer::start(&store_path, used.clone(), DelivererConfig::default()).await?;
+        let deliverer =
+            Deliverer::start(&store_path, used.clone(), DelivererConfig::default()).await?;
         let deliverer = Arc::new(tokio::sync::Mutex::new(Some(deliverer)));
 
         let metrics = Arc::new(Metrics::default());
@@ -187,23 +189,21 @@ impl Service {
         state.region = config.service.region.clone();
         let extra = operations_router(Arc::clone(&metrics), store_path.clone());
         let mut api_shutdown = shutdown_rx.clone();
-        let api = tokio::spawn(crate::api::serve_with(
-            listener,
-            state,
-            extra,
-            async move {
-                let _ = api_shutdown.wait_for(|stop| *stop).await;
-            },
-        ));
+        let api = tokio::spawn(crate::api::serve_with(listener, state, extra, async move {
+            let _ = api_shutdown.wait_for(|stop| *stop).await;
+        }));
 
         for (index, source) in config.sources.iter().enumerate() {
             let (name, bus) = match source {
-                SourceSettings::Directory { path, event_bus_name, .. } => {
-                    (format!("directory:{}", path.display()), event_bus_name)
-                }
-                SourceSettings::Sqs { queue_url, event_bus_name } => {
-                    (format!("sqs:{queue_url}"), event_bus_name)
-                }
+                SourceSettings::Directory {
+                    path,
+                    event_bus_name,
+                    ..
+                } => (format!("directory:{}", path.display()), event_bus_name),
+                SourceSettings::Sqs {
+                    queue_url,
+                    event_bus_name,
+                } => (format!("sqs:{queue_url}"), event_bus_name),
                 SourceSettings::LookupEvents { event_bus_name, .. } => {
                     (format!("lookup-events:{index}"), event_bus_name)
                 }
@@ -216,16 +216,21 @@ impl Service {
                 shutdown: shutdown_rx.clone(),
             };
             background.push(match source.clone() {
-                SourceSettings::Directory { path, interval, .. } => tokio::spawn(
-                    crate::sources::live::directory::watch(context, path, interval, store_path.clone()),
-                ),
-                SourceSettings::Sqs { queue_url, .. } => tokio::spawn(
-                    crate::sources::live::sqs::watch(
+                SourceSettings::Directory { path, interval, .. } => {
+                    tokio::spawn(crate::sources::live::directory::watch(
+                        context,
+                        path,
+                        interval,
+                        store_path.clone(),
+                    ))
+                }
+                SourceSettings::Sqs { queue_url, .. } => {
+                    tokio::spawn(crate::sources::live::sqs::watch(
                         context,
                         queue_url,
                         config.service.aws_endpoint_url.clone(),
-                    ),
-                ),
+                    ))
+                }
                 SourceSettings::LookupEvents { .. } => {
                     tracing::warn!("the lookup-events source is not available in this build");
                     continue;
@@ -407,7 +412,9 @@ fn rebuild(
                     }
                     compiled.insert(bus.name.clone(), Arc::new(bus_rules));
                 }
-                Err(err) => tracing::error!(bus = %bus.name, "the bus's rules do not compile: {err}"),
+                Err(err) => {
+                    tracing::error!(bus = %bus.name, "the bus's rules do not compile: {err}")
+                }
             }
         }
         after = page.last().map(|bus| bus.name.clone());
@@ -417,7 +424,8 @@ fn rebuild(
     }
     // Configured destinations get a worker even without rules, so their old rows drain.
     for (name, destination) in &destinations.configured {
-        used.entry(name.clone()).or_insert_with(|| destination.clone());
+        used.entry(name.clone())
+            .or_insert_with(|| destination.clone());
     }
     if let Ok(mut current) = buses.write() {
         *current = compiled;
@@ -442,8 +450,10 @@ async fn watch_registry(
             changed = changes.changed() => if changed.is_err() { return },
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        let (registry, destinations, buses) = (registry.clone(), destinations.clone(), Arc::clone(&buses));
-        let rebuilt = tokio::task::spawn_blocking(move || rebuild(&registry, &destinations, &buses)).await;
+        let (registry, destinations, buses) =
+            (registry.clone(), destinations.clone(), Arc::clone(&buses));
+        let rebuilt =
+            tokio::task::spawn_blocking(move || rebuild(&registry, &destinations, &buses)).await;
         let now_used = match rebuilt {
             Ok(Ok(now_used)) => now_used,
             Ok(Err(err)) => {
@@ -460,7 +470,8 @@ async fn watch_registry(
             if let Some(old) = slot.take() {
                 old.shutdown().await;
             }
-            match Deliverer::start(&store_path, now_used.clone(), DelivererConfig::default()).await {
+            match Deliverer::start(&store_path, now_used.clone(), DelivererConfig::default()).await
+            {
                 Ok(started) => *slot = Some(started),
                 Err(err) => tracing::error!("restarting delivery failed: {err}"),
             }
@@ -517,7 +528,9 @@ async fn run_acceptor(
             if !batch.is_empty() {
                 match acceptor.accept(batch) {
                     Ok(count) => written += count,
-                    Err(err) => tracing::error!("events could not be stored; their senders were told: {err}"),
+                    Err(err) => tracing::error!(
+                        "events could not be stored; their senders were told: {err}"
+                    ),
                 }
             }
             (acceptor, written)
@@ -559,7 +572,10 @@ fn operations_router(metrics: Arc<Metrics>, store_path: PathBuf) -> axum::Router
                     if ok {
                         (axum::http::StatusCode::OK, "ok\n")
                     } else {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+                        (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "store unavailable\n",
+                        )
                     }
                 }
             }),
@@ -573,7 +589,10 @@ fn operations_router(metrics: Arc<Metrics>, store_path: PathBuf) -> axum::Router
                         .await
                         .unwrap_or_default();
                     (
-                        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
                         metrics.render(&counts),
                     )
                 }

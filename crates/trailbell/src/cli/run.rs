@@ -1,0 +1,88 @@
+//! `trailbell run`: the service, until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use trailbell::config::Config;
+use trailbell::service::Service;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The configuration file. [default: the embedded default: the built-in rules, alerts to the
+    /// terminal and to Slack when TRAILBELL_SLACK_WEBHOOK_URL is set]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the store lives. [default: the configuration's, else the user's data directory]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The API's address, instead of the configuration's (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Log lines as text for people or as JSON for machines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    init_logs(args.log_format);
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::embedded_default()?,
+    };
+    if let Some(listen) = args.listen {
+        if !config.api.authentication && !listen.ip().is_loopback() {
+            anyhow::bail!(
+                "--listen {listen}: authentication is disabled, which is allowed on a loopback address only"
+            );
+        }
+        config.service.listen = listen;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let service = Service::start(config, args.data_dir.clone()).await?;
+        eprintln!(
+            "trailbell: listening on http://{} (EventBridge API; /health, /metrics); {} rules; store {}",
+            service.api_address(),
+            service.configured_rules(),
+            service.store_path().display()
+        );
+        wait_for_signal().await?;
+        eprintln!("trailbell: stopping");
+        service.stop().await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
