@@ -1,0 +1,166 @@
+//! The real `trailbell run` in a child process, on a free port and a temporary data directory,
+//! with the address read from the line it prints when it listens (never by sleeping).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `trailbell run`.
+pub struct ServiceProcess {
+    pub child: Child,
+    pub address: String,
+    pub stdout: mpsc::Receiver<String>,
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServiceProcess {
+    /// Starts `trailbell run` with `config` (TOML text; `None` for the embedded default) and
+    /// `data_dir`, on 127.0.0.1 port 0.
+    pub fn start(config: Option<&str>, data_dir: &Path) -> ServiceProcess {
+        ServiceProcess::start_with_env(config, data_dir, &[])
+    }
+
+    pub fn start_with_env(
+        config: Option<&str>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> ServiceProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trailbell"));
+        command.arg("run").arg("--data-dir").arg(data_dir);
+        command.args(["--listen", "127.0.0.1:0"]);
+        if let Some(config) = config {
+            let path = data_dir.with_extension("toml");
+            std::fs::write(&path, config).expect("the configuration is written");
+            command.arg("--config").arg(path);
+        }
+        command.env("RUST_LOG", "info");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .current_dir(super::workspace_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("trailbell run starts");
+        let (address_tx, address_rx) = mpsc::channel();
+        let stderr_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let lines = std::sync::Arc::clone(&stderr_lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let address = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = address_tx.send(address);
+                }
+                lines.lock().expect("stderr lock").push(line);
+            }
+        });
+        let (stdout_tx, stdout_rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if stdout_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let address = match address_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "trailbell run did not start listening; stderr:\n{}",
+                    stderr_lines.lock().expect("stderr lock").join("\n")
+                );
+            }
+        };
+        ServiceProcess {
+            child,
+            address,
+            stdout: stdout_rx,
+            stderr: stderr_lines,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Waits for a stdout line containing `needle`; returns it.
+    pub fn stdout_line_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no stdout line with {needle:?} within 30 s; stderr:\n{}",
+                    self.stderr_text()
+                ),
+            }
+        }
+    }
+
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().expect("stderr lock").join("\n")
+    }
+
+    /// SIGTERM, then waits for the exit code.
+    pub fn terminate(mut self) -> i32 {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().expect("trailbell run exits");
+        status.code().unwrap_or(-1)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// PutEvents with a plain HTTP request (authentication is off in these tests' configurations):
+/// `entries` is the JSON array of PutEvents entries. Returns the response body.
+pub async fn put_events(address: &str, entries: serde_json::Value) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/"))
+        .header("X-Amz-Target", "AWSEvents.PutEvents")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(serde_json::json!({ "Entries": entries }).to_string())
+        .send()
+        .await
+        .expect("PutEvents answers");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("a JSON answer");
+    assert!(status.is_success(), "PutEvents: {status} {body}");
+    body
+}
+
+/// A PutEvents entry carrying the `detail` of the fixture `rules/events/<name>.json`.
+pub fn entry_from_fixture(name: &str) -> serde_json::Value {
+    let path: PathBuf = super::workspace_root().join(format!("rules/events/{name}.json"));
+    let text = std::fs::read_to_string(&path).expect("the fixture exists");
+    let event: serde_json::Value = serde_json::from_str(&text).expect("the fixture is JSON");
+    serde_json::json!({
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": event["detail"].to_string(),
+    })
+}
