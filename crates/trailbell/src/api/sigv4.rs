@@ -75,6 +75,16 @@ pub fn verify<'k>(
     request: &SignedRequest<'_>,
     now: jiff::Timestamp,
 ) -> Result<&'k str, AuthError> {
+    verify_for(SERVICE, keys, request, now)
+}
+
+/// [`verify`] for requests to `service` (tests check AWS's documented examples of other services).
+fn verify_for<'k>(
+    service: &str,
+    keys: &'k [(String, Secret)],
+    request: &SignedRequest<'_>,
+    now: jiff::Timestamp,
+) -> Result<&'k str, AuthError> {
     let header = request
         .headers
         .get("authorization")
@@ -86,9 +96,9 @@ pub fn verify<'k>(
         .iter()
         .find(|(id, _)| id == auth.access_key_id)
         .ok_or(AuthError::UnknownKey)?;
-    if auth.service != SERVICE {
+    if auth.service != service {
         return Err(AuthError::Malformed(format!(
-            "credential scope names service {:?}, not {SERVICE}",
+            "credential scope names service {:?}, not {service}",
             auth.service
         )));
     }
@@ -331,17 +341,23 @@ mod tests {
         text.parse().expect("a timestamp")
     }
 
-    #[test]
-    fn the_documented_example_signature_is_rebuilt_but_the_service_must_be_events() {
-        let (keys, headers) =
-            example("5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
-        let request = SignedRequest {
+    const EXAMPLE_SIGNATURE: &str =
+        "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+
+    fn example_request(headers: &HeaderMap) -> SignedRequest<'_> {
+        SignedRequest {
             method: "GET",
             path: "/",
             query: "Action=ListUsers&Version=2010-05-08",
-            headers: &headers,
+            headers,
             body: b"",
-        };
+        }
+    }
+
+    #[test]
+    fn the_documented_example_signature_verifies() {
+        let (keys, headers) = example(EXAMPLE_SIGNATURE);
+        let request = example_request(&headers);
         let canonical = canonical_request(
             &request,
             &["content-type", "host", "x-amz-date"],
@@ -352,6 +368,11 @@ mod tests {
             hex::encode(Sha256::digest(canonical.as_bytes())),
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
         );
+        assert_eq!(
+            verify_for("iam", &keys, &request, at("2015-08-30T12:40:00Z")),
+            Ok("AKIDEXAMPLE")
+        );
+        // The same request is not an EventBridge request.
         assert!(matches!(
             verify(&keys, &request, at("2015-08-30T12:40:00Z")),
             Err(AuthError::Malformed(_))
@@ -359,24 +380,35 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_date_and_a_wrong_key_are_refused() {
-        let (mut keys, headers) = example("00");
-        let mut request = SignedRequest {
-            method: "GET",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
+    fn a_changed_request_a_stale_date_and_a_wrong_key_are_refused() {
+        let (mut keys, headers) = example(EXAMPLE_SIGNATURE);
+        let mut request = example_request(&headers);
+        let now = at("2015-08-30T12:36:00Z");
+        request.query = "Action=ListUsers&Version=2010-05-09";
+        assert_eq!(
+            verify_for("iam", &keys, &request, now),
+            Err(AuthError::Mismatch)
+        );
+        request.query = "Action=ListUsers&Version=2010-05-08";
+        request.body = b"{}";
+        assert_eq!(
+            verify_for("iam", &keys, &request, now),
+            Err(AuthError::Mismatch)
+        );
+        request.body = b"";
+        assert_eq!(
+            verify_for("iam", &keys, &request, at("2015-08-30T12:52:00Z")),
+            Err(AuthError::Expired)
+        );
         keys[0].0 = "OTHER".to_owned();
         assert_eq!(
-            verify(&keys, &request, at("2015-08-30T12:36:00Z")),
+            verify_for("iam", &keys, &request, now),
             Err(AuthError::UnknownKey)
         );
         let empty = HeaderMap::new();
         request.headers = &empty;
         assert_eq!(
-            verify(&keys, &request, at("2015-08-30T12:36:00Z")),
+            verify_for("iam", &keys, &request, now),
             Err(AuthError::Missing)
         );
     }
