@@ -38,8 +38,21 @@ pub struct SourceStatus {
 /// Delivery counts from the outbox, read when `/metrics` is asked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
-    /// Per destination: (delivered, pending, dead-lettered, retried attempts).
-    pub per_destination: BTreeMap<String, (u64, u64, u64, u64)>,
+    /// Per destination.
+    pub per_destination: BTreeMap<String, DestinationCounts>,
+}
+
+/// One destination's alerts by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DestinationCounts {
+    /// Delivered.
+    pub delivered: u64,
+    /// Waiting or in flight.
+    pub pending: u64,
+    /// Dead-lettered.
+    pub dead: u64,
+    /// Attempts that failed and were retried.
+    pub retried: u64,
 }
 
 impl Metrics {
@@ -115,26 +128,27 @@ impl Metrics {
             "Alerts written to the outbox.",
             load(&self.enqueued),
         );
-        let families: [(&str, &str, fn(&(u64, u64, u64, u64)) -> u64); 4] = [
+        type Pick = fn(&DestinationCounts) -> u64;
+        let families: [(&str, &str, Pick); 4] = [
             (
                 "trailbell_delivered",
                 "Alerts delivered, per destination.",
-                |c| c.0,
+                |c| c.delivered,
             ),
             (
                 "trailbell_pending",
                 "Alerts waiting for delivery, per destination.",
-                |c| c.1,
+                |c| c.pending,
             ),
             (
                 "trailbell_dead_lettered",
                 "Alerts dead-lettered, per destination.",
-                |c| c.2,
+                |c| c.dead,
             ),
             (
                 "trailbell_retried",
                 "Delivery attempts that failed and were retried, per destination.",
-                |c| c.3,
+                |c| c.retried,
             ),
         ];
         for (name, help, pick) in families {

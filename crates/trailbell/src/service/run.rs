@@ -626,11 +626,11 @@ fn delivery_counts(store_path: &Path) -> DeliveryCounts {
         let entry = counts.per_destination.entry(destination).or_default();
         let count = u64::try_from(count).unwrap_or(0);
         match state.as_str() {
-            "delivered" => entry.0 += count,
-            "dead" => entry.2 += count,
-            _ => entry.1 += count,
+            "delivered" => entry.delivered += count,
+            "dead" => entry.dead += count,
+            _ => entry.pending += count,
         }
-        entry.3 += u64::try_from(retried).unwrap_or(0);
+        entry.retried += u64::try_from(retried).unwrap_or(0);
     }
     counts
 }

@@ -42,7 +42,7 @@ impl ServiceProcess {
             command.env(name, value);
         }
         let mut child = command
-            .current_dir(super::workspace_root())
+            .current_dir(crate::common::workspace_root())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -155,7 +155,7 @@ pub async fn put_events(address: &str, entries: serde_json::Value) -> serde_json
 
 /// A PutEvents entry carrying the `detail` of the fixture `rules/events/<name>.json`.
 pub fn entry_from_fixture(name: &str) -> serde_json::Value {
-    let path: PathBuf = super::workspace_root().join(format!("rules/events/{name}.json"));
+    let path: PathBuf = crate::common::workspace_root().join(format!("rules/events/{name}.json"));
     let text = std::fs::read_to_string(&path).expect("the fixture exists");
     let event: serde_json::Value = serde_json::from_str(&text).expect("the fixture is JSON");
     serde_json::json!({

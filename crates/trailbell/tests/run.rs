@@ -1,0 +1,502 @@
+//! `trailbell run` end to end: the real binary as a child process, events put through its
+//! EventBridge-compatible API (with the aws CLI and plain HTTP) or read by its live sources,
+//! alerts delivered to recording HTTP servers on 127.0.0.1 and to moto. Nothing here sleeps to
+//! synchronise: tests wait for recorded requests, output lines or queue states, with timeouts.
+
+mod common;
+#[path = "common/recorder.rs"]
+mod recorder;
+#[path = "common/service.rs"]
+mod service;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::process::Command;
+use std::time::Duration;
+
+use recorder::{Recorder, Reply};
+use serde_json::{Value, json};
+use service::{ServiceProcess, entry_from_fixture, put_events};
+
+/// A configuration with authentication off (loopback), one webhook destination and `rules`.
+fn webhook_config(url: &str, rules: &str) -> String {
+    format!(
+        r#"
+[api]
+authentication = "disabled"
+
+[destinations.hook]
+type = "webhook"
+endpoint = "{url}"
+timeout = "2s"
+
+{rules}
+"#
+    )
+}
+
+const ROOT_SIGN_IN_RULE: &str = r#"
+[[rules]]
+Name = "root-sign-in"
+title = "Root signed in"
+severity = "high"
+EventPattern = '{"source": ["aws.signin"], "detail": {"userIdentity": {"type": ["Root"]}}}'
+Targets = [
+  { Id = "whole", Arn = "hook" },
+  { Id = "short", Arn = "hook", InputTransformer = { InputPathsMap = { who = "$.detail.userIdentity.arn", ip = "$.detail.sourceIPAddress" }, InputTemplate = '{"text": "root <who> from <ip>", "rule": "<aws.events.rule-name>"}' } },
+]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_default_prints_alerts_for_events_the_aws_cli_puts() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start(None, &dir.path().join("data"));
+    let entry = entry_from_fixture("console-login-root-no-mfa");
+    let output = Command::new("aws")
+        .args([
+            "events",
+            "put-events",
+            "--no-sign-request",
+            "--region",
+            "us-east-1",
+        ])
+        .args(["--endpoint-url", &service.url("")])
+        .args(["--entries", &json!([entry]).to_string()])
+        .output()
+        .expect("the aws CLI runs (scripts/test puts it on PATH)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(answer["FailedEntryCount"], 0);
+
+    let line = service.stdout_line_with("root-console-sign-in");
+    assert!(line.starts_with("HIGH root-console-sign-in: "), "{line}");
+    assert!(line.contains("arn:aws:iam::111122223333:root"), "{line}");
+
+    let health = reqwest::get(service.url("/health"))
+        .await
+        .expect("/health answers");
+    assert_eq!(health.status(), 200);
+    let metrics = reqwest::get(service.url("/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("trailbell_events_in_total 1\n"),
+        "{metrics}"
+    );
+    assert_eq!(service.terminate(), 0, "SIGTERM stops the service cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_reach_a_webhook_as_the_event_and_through_an_input_transformer() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = webhook_config(&hook.url("/hook"), ROOT_SIGN_IN_RULE);
+    let service = ServiceProcess::start(Some(&config), &dir.path().join("data"));
+
+    let answer = put_events(
+        &service.address,
+        json!([
+            entry_from_fixture("console-login-iam-mfa"),
+            entry_from_fixture("console-login-root-no-mfa")
+        ]),
+    )
+    .await;
+    assert_eq!(answer["FailedEntryCount"], 0);
+    let event_id = answer["Entries"][1]["EventId"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    let requests = hook.wait_for(2).await;
+    let mut bodies: Vec<Value> = requests.iter().map(|r| r.json()).collect();
+    bodies.sort_by_key(|body| body.get("text").is_some());
+    assert_eq!(
+        bodies[0]["id"],
+        event_id.as_str(),
+        "the whole envelope: {}",
+        bodies[0]
+    );
+    assert_eq!(bodies[0]["detail"]["userIdentity"]["type"], "Root");
+    assert_eq!(
+        bodies[1],
+        json!({"text": "root arn:aws:iam::111122223333:root from 192.0.2.10", "rule": "root-sign-in"})
+    );
+    let keys: BTreeSet<&str> = requests
+        .iter()
+        .map(|r| r.header("idempotency-key").expect("an idempotency key"))
+        .collect();
+    assert_eq!(keys.len(), 2, "one key per alert and target");
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_accepted_is_lost_when_the_process_is_killed_mid_delivery() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    // The first endpoint takes every request and never answers.
+    let stuck = Recorder::always(Reply::Hang);
+    let service = ServiceProcess::start(
+        Some(&webhook_config(&stuck.url("/"), ROOT_SIGN_IN_RULE)),
+        &data,
+    );
+    let mut accepted = Vec::new();
+    for _ in 0..10 {
+        let answer = put_events(
+            &service.address,
+            json!([
+                entry_from_fixture("console-login-root-no-mfa"),
+                entry_from_fixture("console-login-root-mfa")
+            ]),
+        )
+        .await;
+        assert_eq!(answer["FailedEntryCount"], 0);
+        for entry in answer["Entries"].as_array().expect("entries") {
+            accepted.push(entry["EventId"].as_str().expect("an id").to_owned());
+        }
+    }
+    // One attempt is in flight (hanging) when the process dies.
+    stuck.wait_for(1).await;
+    service.kill_9();
+
+    let working = Recorder::always(Reply::ok());
+    let service = ServiceProcess::start(
+        Some(&webhook_config(&working.url("/"), ROOT_SIGN_IN_RULE)),
+        &data,
+    );
+    // 20 events, two targets each.
+    let requests = working.wait_for(40).await;
+    let delivered: BTreeSet<String> = requests
+        .iter()
+        .filter(|r| r.body.starts_with("{\"version\""))
+        .map(|r| r.json()["id"].as_str().expect("an id").to_owned())
+        .collect();
+    let accepted: BTreeSet<String> = accepted.into_iter().collect();
+    assert_eq!(
+        delivered, accepted,
+        "every accepted event's alert arrives after the restart"
+    );
+    let keys: BTreeSet<&str> = requests
+        .iter()
+        .map(|r| r.header("idempotency-key").expect("a key"))
+        .collect();
+    assert_eq!(keys.len(), 40);
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_threshold_fires_once_for_repeated_failures_from_one_address() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = r#"
+[[rules]]
+Name = "failures"
+EventPattern = '{"detail": {"responseElements": {"ConsoleLogin": ["Failure"]}}}'
+threshold = { count = 3, within = "5m", key = "<$.detail.sourceIPAddress>" }
+Targets = [{ Id = "t", Arn = "hook", InputTransformer = { InputPathsMap = { ip = "$.detail.sourceIPAddress" }, InputTemplate = '{"ip": "<ip>"}' } }]
+
+[[rules]]
+Name = "any-root-sign-in"
+EventPattern = '{"detail": {"userIdentity": {"type": ["Root"]}, "responseElements": {"ConsoleLogin": ["Success"]}}}'
+Targets = [{ Id = "t", Arn = "hook", Input = '{"marker": "end"}' }]
+"#;
+    let service = ServiceProcess::start(
+        Some(&webhook_config(&hook.url("/"), rules)),
+        &dir.path().join("data"),
+    );
+    for _ in 0..5 {
+        put_events(
+            &service.address,
+            json!([entry_from_fixture("console-login-iam-failure")]),
+        )
+        .await;
+    }
+    // A later alert on the same destination marks the end: deliveries go in order.
+    put_events(
+        &service.address,
+        json!([entry_from_fixture("console-login-root-no-mfa")]),
+    )
+    .await;
+    let requests = hook.wait_for(2).await;
+    let bodies: Vec<Value> = requests.iter().map(|r| r.json()).collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(
+        bodies[0]["ip"].is_string(),
+        "the threshold's alert: {}",
+        bodies[0]
+    );
+    assert_eq!(bodies[1], json!({"marker": "end"}));
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exceptions_silence_and_dedup_threads_repeats_in_slack() {
+    let slack = Recorder::always(Reply::status(
+        200,
+        r#"{"ok": true, "channel": "C1", "ts": "1700000000.000100"}"#,
+    ));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = format!(
+        r#"
+[api]
+authentication = "disabled"
+
+[destinations.slack]
+type = "slack"
+token = "xoxb-test-token-do-not-log"
+channel = "C1"
+api_base_url = "{}"
+rate_limit_per_second = 100
+
+[[rules]]
+Name = "sign-ins"
+title = "Console sign-in"
+EventPattern = '{{"source": ["aws.signin"], "detail": {{"responseElements": {{"ConsoleLogin": ["Success"]}}}}}}'
+dedup = {{ window = "1h" }}
+exceptions = [{{ name = "break-glass role", event_pattern = '{{"detail": {{"userIdentity": {{"type": ["IAMUser"]}}}}}}' }}]
+Targets = [{{ Id = "slack", Arn = "slack" }}]
+"#,
+        slack.url("/api")
+    );
+    let service = ServiceProcess::start(Some(&config), &dir.path().join("data"));
+    // Silenced by the exception: an IAM user's sign-in.
+    put_events(
+        &service.address,
+        json!([entry_from_fixture("console-login-iam-mfa")]),
+    )
+    .await;
+    // Root three times: one card, then two replies in its thread.
+    for _ in 0..3 {
+        put_events(
+            &service.address,
+            json!([entry_from_fixture("console-login-root-no-mfa")]),
+        )
+        .await;
+    }
+    let requests = slack.wait_for(3).await;
+    assert_eq!(requests.len(), 3, "the IAM user's sign-in was silenced");
+    let bodies: Vec<Value> = requests.iter().map(|r| r.json()).collect();
+    assert!(
+        bodies[0].get("thread_ts").is_none(),
+        "the first is a card: {}",
+        bodies[0]
+    );
+    for reply in &bodies[1..] {
+        assert_eq!(reply["thread_ts"], "1700000000.000100", "{reply}");
+        assert_eq!(reply["channel"], "C1");
+    }
+    assert!(requests.iter().all(|r| r.path == "/api/chat.postMessage"));
+    let stderr = service.stderr_text();
+    assert!(
+        !stderr.contains("xoxb-test-token"),
+        "the token leaked into the logs"
+    );
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watched_directory_feeds_the_rules() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let watched = dir.path().join("trail");
+    let day = watched.join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/27");
+    std::fs::create_dir_all(&day).expect("mkdir");
+    let config = format!(
+        "{}\n[[sources]]\ntype = \"directory\"\npath = \"{}\"\ninterval = \"1s\"\n",
+        webhook_config(&hook.url("/"), ROOT_SIGN_IN_RULE),
+        watched.display()
+    );
+    let service = ServiceProcess::start(Some(&config), &dir.path().join("data"));
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::workspace_root().join("rules/events/console-login-root-no-mfa.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let file = json!({"Records": [fixture["detail"]]}).to_string();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(file.as_bytes()).expect("gzip");
+    // Written under a temporary name and renamed, as a sync tool does, so it is read whole.
+    let part = day.join("file.part");
+    std::fs::write(&part, gz.finish().expect("gzip")).expect("write");
+    std::fs::rename(
+        &part,
+        day.join("111122223333_CloudTrail_us-east-1_20261127T0800Z_x.json.gz"),
+    )
+    .expect("rename");
+    // And a corrupt file beside it, which is reported and skipped.
+    std::fs::write(day.join("broken.json.gz"), b"\x1f\x8b\x08\x00 not gzip").expect("write");
+    let requests = hook.wait_for(2).await;
+    let envelope = requests
+        .iter()
+        .map(|r| r.json())
+        .find(|body| body.get("detail").is_some())
+        .expect("the envelope");
+    assert_eq!(envelope["source"], "aws.signin");
+    assert_eq!(envelope["account"], "111122223333");
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_notifications_on_an_sqs_queue_feed_the_rules_and_are_deleted_after() {
+    let moto = match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: run with ./scripts/test \
+             (or scripts/lib/with-test-services cargo test ...)"
+        ),
+    };
+    let suffix = std::process::id();
+    let bucket = format!("run-trail-{suffix}");
+    let queue = format!("run-notifications-{suffix}");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&queue)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("a URL");
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/27/111122223333_CloudTrail_us-east-1_x.json.gz";
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::workspace_root().join("rules/events/console-login-root-no-mfa.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        json!({"Records": [fixture["detail"]]})
+            .to_string()
+            .as_bytes(),
+    )
+    .expect("gzip");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(gz.finish().expect("gzip").into())
+        .send()
+        .await
+        .expect("put");
+    let notification = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]});
+    // Wrapped in SNS, as a trail's topic would deliver it.
+    let wrapped = json!({"Type": "Notification", "Message": notification.to_string()});
+    sqs.send_message()
+        .queue_url(&queue_url)
+        .message_body(wrapped.to_string())
+        .send()
+        .await
+        .expect("send");
+
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service_config = format!(
+        "[service]\naws_endpoint_url = \"{moto}\"\n{}\n[[sources]]\ntype = \"sqs\"\nqueue_url = \"{queue_url}\"\n",
+        webhook_config(&hook.url("/"), ROOT_SIGN_IN_RULE)
+    );
+    let service = ServiceProcess::start(Some(&service_config), &dir.path().join("data"));
+    let requests = hook.wait_for(2).await;
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.body.contains("111122223333:root"))
+    );
+    // The message is deleted once its alerts are in the outbox.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .unwrap_or_default();
+        let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
+            attributes
+                .get(&name)
+                .map_or(0, |v| v.parse::<u64>().unwrap_or(0))
+        };
+        if count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
+            && count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                == 0
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message was not deleted"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(service.terminate(), 0);
+}
+
+#[test]
+fn validate_accepts_the_default_and_lists_every_problem_of_a_bad_file() {
+    let output = common::run(&["validate"]);
+    assert_eq!(common::code(&output), 0, "{}", common::stderr(&output));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+[service]
+listen = "0.0.0.0:9820"
+
+[api]
+authentication = "disabled"
+
+[destinations.hook]
+type = "webhok"
+
+[[rules]]
+Name = "bad name"
+EventPattern = '{"source": "aws.signin"}'
+Targets = [{ Id = "t", Arn = "nowhere", RetryPolicy = { MaximumRetryAttempts = 200 } }]
+"#,
+    )
+    .expect("write");
+    let output = common::run(&["validate", path.to_str().expect("UTF-8")]);
+    assert_eq!(common::code(&output), 1);
+    let stderr = common::stderr(&output);
+    for expected in [
+        "destinations.hook.type: \"webhok\": expected one of",
+        "rules[0].Name: \"bad name\"",
+        "rules[0].EventPattern: Event pattern is not valid",
+        "rules[0].Targets[0].RetryPolicy.MaximumRetryAttempts: must be between 0 and 185",
+        "rules[0].Targets[0].Arn: \"nowhere\" is neither",
+        "api.authentication: authentication may be disabled only on a loopback address",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
