@@ -62,7 +62,16 @@ async fn look(context: &SourceContext, dir: &Path, store: &Path) -> Result<(), S
             }
         };
         let (events, error) = match file_events(&data) {
-            Ok(read) => (read.events, None),
+            Ok(read) => {
+                if read.skipped > 0 {
+                    context.error(&format!(
+                        "{}: {} values skipped (not CloudTrail records or envelopes, or over 256 KB)",
+                        file.path.display(),
+                        read.skipped
+                    ));
+                }
+                (read.events, None)
+            }
             Err(err) => (Vec::new(), Some(err.to_string())),
         };
         if let Some(error) = &error {

@@ -186,6 +186,12 @@ async fn handle(
                 continue;
             }
         };
+        if read.skipped > 0 {
+            context.error(&format!(
+                "{name}: {} values skipped (not CloudTrail records or envelopes, or over 256 KB)",
+                read.skipped
+            ));
+        }
         let newest = read
             .events
             .iter()

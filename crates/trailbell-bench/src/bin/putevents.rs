@@ -1,0 +1,357 @@
+//! PutEvents throughput and latency: `trailbell run` (the release binary, as a child process) with
+//! 100 rules and a webhook target, loaded by concurrent clients sending 10-entry PutEvents
+//! requests; and, side by side, a moto server answering the same requests (when
+//! `TRAILBELL_TEST_MOTO_ENDPOINT` names one: run under `scripts/lib/with-test-services`).
+//!
+//! ```sh
+//! cargo build --release -p trailbell
+//! scripts/lib/with-test-services cargo run --release -p trailbell-bench --bin putevents -- \
+//!     [--events 200000] [--clients 32] [--rules 100] [--moto-events 20000]
+//! ```
+//!
+//! Measured: events/s accepted (every PutEvents answered with no failed entry), the PutEvents
+//! round trip (p50, p99), and the hand-off latency: from sending the PutEvents request that
+//! carried an event to the webhook target receiving its alert (p50, p99). One event in ten matches
+//! one of the rules.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Options {
+    events: u64,
+    clients: u64,
+    rules: u64,
+    moto_events: u64,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        events: 200_000,
+        clients: 32,
+        rules: 100,
+        moto_events: 20_000,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).and_then(|v| v.parse::<u64>().ok());
+        match (pair[0].as_str(), value) {
+            ("--events", Some(v)) => options.events = v,
+            ("--clients", Some(v)) => options.clients = v.max(1),
+            ("--rules", Some(v)) => options.rules = v.max(1),
+            ("--moto-events", Some(v)) => options.moto_events = v,
+            _ => {
+                eprintln!(
+                    "usage: putevents [--events N] [--clients N] [--rules N] [--moto-events N]"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    options
+}
+
+/// The detail of event `n`: its eventName picks rule `n % (10 * rules)`, so one in ten matches.
+fn entry(n: u64, rules: u64) -> Value {
+    let detail = json!({
+        "eventVersion": "1.08",
+        "eventSource": "bench.amazonaws.com",
+        "eventName": format!("Op{}", n % (10 * rules)),
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "bench/1.0",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/bench", "userName": "bench"},
+        "requestParameters": {"bucketName": "bench-bucket", "key": format!("objects/{n}")},
+        "eventID": format!("bench-{n}"),
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333"
+    });
+    json!({"Source": "aws.bench", "DetailType": "AWS API Call via CloudTrail", "Detail": detail.to_string()})
+}
+
+fn rule_pattern(i: u64) -> String {
+    json!({"source": ["aws.bench"], "detail": {"eventName": [format!("Op{i}")]}}).to_string()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+#[derive(Default)]
+struct Sink {
+    received: Mutex<HashMap<String, Instant>>,
+    count: AtomicU64,
+}
+
+/// A webhook target that notes when each alert (by event id) arrived.
+async fn start_sink() -> (String, Arc<Sink>) {
+    let sink = Arc::new(Sink::default());
+    let state = Arc::clone(&sink);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the sink");
+    let address = listener.local_addr().expect("address");
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let state = Arc::clone(&state);
+        async move {
+            let now = Instant::now();
+            if let Ok(value) = serde_json::from_slice::<Value>(&body)
+                && let Some(id) = value.get("id").and_then(Value::as_str)
+            {
+                state
+                    .received
+                    .lock()
+                    .expect("sink lock")
+                    .insert(id.to_owned(), now);
+                state.count.fetch_add(1, Ordering::Relaxed);
+            }
+            "ok"
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}/"), sink)
+}
+
+struct Load {
+    events: u64,
+    elapsed: Duration,
+    round_trips: Vec<Duration>,
+    /// Event id -> when the request that carried it was sent.
+    sent: HashMap<String, Instant>,
+    failed: u64,
+}
+
+/// Sends `events` events in 10-entry PutEvents requests from `clients` concurrent clients.
+async fn load(url: &str, headers: &[(&str, String)], events: u64, clients: u64, rules: u64) -> Load {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients as usize)
+        .build()
+        .expect("a client");
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, next, url) = (client.clone(), Arc::clone(&next), url.to_owned());
+        let headers: Vec<(String, String)> =
+            headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut round_trips = Vec::new();
+            let mut sent = HashMap::new();
+            let mut failed = 0;
+            loop {
+                let first = next.fetch_add(10, Ordering::Relaxed);
+                if first >= events {
+                    break;
+                }
+                let last = (first + 10).min(events);
+                let entries: Vec<Value> = (first..last).map(|n| entry(n, rules)).collect();
+                let body = json!({ "Entries": entries }).to_string();
+                let mut request = client
+                    .post(&url)
+                    .header("X-Amz-Target", "AWSEvents.PutEvents")
+                    .header("Content-Type", "application/x-amz-json-1.1");
+                for (name, value) in &headers {
+                    request = request.header(name, value);
+                }
+                let at = Instant::now();
+                let response = request.body(body).send().await;
+                let Ok(response) = response else {
+                    failed += last - first;
+                    continue;
+                };
+                let Ok(text) = response.text().await else {
+                    failed += last - first;
+                    continue;
+                };
+                round_trips.push(at.elapsed());
+                let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                failed += answer["FailedEntryCount"].as_u64().unwrap_or(last - first);
+                for entry in answer["Entries"].as_array().into_iter().flatten() {
+                    if let Some(id) = entry["EventId"].as_str() {
+                        sent.insert(id.to_owned(), at);
+                    }
+                }
+            }
+            (round_trips, sent, failed)
+        }));
+    }
+    let mut result = Load {
+        events,
+        elapsed: Duration::ZERO,
+        round_trips: Vec::new(),
+        sent: HashMap::new(),
+        failed: 0,
+    };
+    for task in tasks {
+        let (round_trips, sent, failed) = task.await.expect("a client task");
+        result.round_trips.extend(round_trips);
+        result.sent.extend(sent);
+        result.failed += failed;
+    }
+    result.elapsed = started.elapsed();
+    result.round_trips.sort();
+    result
+}
+
+fn trailbell_binary() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.join("target/release/trailbell")
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let (sink_url, sink) = start_sink().await;
+    let dir = std::env::temp_dir().join(format!("trailbell-putevents-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut config = format!(
+        "[api]\nauthentication = \"disabled\"\n\n[destinations.sink]\ntype = \"webhook\"\nendpoint = \"{sink_url}\"\n\n"
+    );
+    for i in 0..options.rules {
+        config.push_str(&format!(
+            "[[rules]]\nName = \"bench-{i}\"\nEventPattern = '{}'\nTargets = [{{ Id = \"sink\", Arn = \"sink\" }}]\n\n",
+            rule_pattern(i)
+        ));
+    }
+    let config_path = dir.join("bench.toml");
+    std::fs::write(&config_path, config).expect("write the configuration");
+    let binary = trailbell_binary();
+    let mut child = Command::new(&binary)
+        .args(["run", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config_path)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {} (cargo build --release -p trailbell): {err}", binary.display()));
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("trailbell run listens");
+    let url = format!("http://{address}/");
+
+    // Warm up: connections, caches, the store's first pages.
+    let _ = load(&url, &[], 2_000, options.clients, options.rules).await;
+    let warm_alerts = sink.count.load(Ordering::Relaxed);
+    let expected_warm = 200;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink.count.load(Ordering::Relaxed) < expected_warm && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = sink.count.load(Ordering::Relaxed).max(warm_alerts);
+
+    let result = load(&url, &[], options.events, options.clients, options.rules).await;
+    let expected = options.events / 10;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while sink.count.load(Ordering::Relaxed) < before + expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut hand_off: Vec<Duration> = {
+        let received = sink.received.lock().expect("sink lock");
+        result
+            .sent
+            .iter()
+            .filter_map(|(id, sent)| received.get(id).map(|at| at.saturating_duration_since(*sent)))
+            .collect()
+    };
+    hand_off.sort();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "trailbell run: {} rules, {} clients, {} events in 10-entry PutEvents requests",
+        options.rules, options.clients, result.events
+    );
+    println!(
+        "  accepted {:.0} events/s ({} failed entries) in {:.2} s",
+        (result.events - result.failed) as f64 / result.elapsed.as_secs_f64(),
+        result.failed,
+        result.elapsed.as_secs_f64()
+    );
+    println!(
+        "  PutEvents round trip: p50 {}, p99 {}",
+        ms(percentile(&result.round_trips, 0.50)),
+        ms(percentile(&result.round_trips, 0.99))
+    );
+    println!(
+        "  PutEvents to webhook hand-off ({} alerts of {} expected): p50 {}, p99 {}",
+        hand_off.len(),
+        expected,
+        ms(percentile(&hand_off, 0.50)),
+        ms(percentile(&hand_off, 0.99))
+    );
+
+    let Ok(moto) = std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") else {
+        println!("moto: skipped (TRAILBELL_TEST_MOTO_ENDPOINT is not set; run under scripts/lib/with-test-services)");
+        return;
+    };
+    // moto reads the account and region from the credential scope; it does not check signatures.
+    let authorization = (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=testing/20261127/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0".to_owned(),
+    );
+    let client = reqwest::Client::new();
+    for i in 0..options.rules {
+        let body = json!({"Name": format!("bench-{i}"), "EventPattern": rule_pattern(i)});
+        let _ = client
+            .post(format!("{moto}/"))
+            .header("X-Amz-Target", "AWSEvents.PutRule")
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header(authorization.0, &authorization.1)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("moto PutRule");
+    }
+    let moto_result = load(
+        &format!("{moto}/"),
+        &[authorization],
+        options.moto_events,
+        options.clients,
+        options.rules,
+    )
+    .await;
+    println!(
+        "moto_server: {} rules, {} clients, {} events",
+        options.rules, options.clients, moto_result.events
+    );
+    println!(
+        "  accepted {:.0} events/s ({} failed entries) in {:.2} s",
+        (moto_result.events - moto_result.failed) as f64 / moto_result.elapsed.as_secs_f64(),
+        moto_result.failed,
+        moto_result.elapsed.as_secs_f64()
+    );
+    println!(
+        "  PutEvents round trip: p50 {}, p99 {}",
+        ms(percentile(&moto_result.round_trips, 0.50)),
+        ms(percentile(&moto_result.round_trips, 0.99))
+    );
+}
