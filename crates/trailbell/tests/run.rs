@@ -500,3 +500,48 @@ Targets = [{ Id = "t", Arn = "nowhere", RetryPolicy = { MaximumRetryAttempts = 2
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_default_posts_slack_cards_when_a_webhook_url_is_set_and_never_logs_it() {
+    let slack = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let secret_url = slack.url("/services/T0001/B0001/very-secret-token");
+    let service = ServiceProcess::start_with_env(
+        None,
+        &dir.path().join("data"),
+        &[("TRAILBELL_SLACK_WEBHOOK_URL", &secret_url)],
+    );
+    put_events(
+        &service.address,
+        json!([entry_from_fixture("console-login-root-no-mfa")]),
+    )
+    .await;
+    // The root sign-in raises four alerts (every sign-in, without MFA, root used, root sign-in),
+    // one card each, one per second (Slack's rate limit, the default).
+    let requests = slack.wait_for(4).await;
+    let card = requests
+        .iter()
+        .map(|r| r.json())
+        .find(|body| {
+            body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[HIGH] Root user signed in"))
+        })
+        .unwrap_or_else(|| panic!("a root sign-in card among {requests:?}"));
+    assert!(
+        card["attachments"][0]["blocks"].is_array(),
+        "Block Kit: {card}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path == "/services/T0001/B0001/very-secret-token")
+    );
+    service.stdout_line_with("root-console-sign-in");
+    let stderr = service.stderr_text();
+    assert!(
+        !stderr.contains("very-secret-token"),
+        "the webhook URL leaked:\n{stderr}"
+    );
+    assert_eq!(service.terminate(), 0);
+}

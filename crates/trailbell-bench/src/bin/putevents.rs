@@ -139,7 +139,13 @@ struct Load {
 }
 
 /// Sends `events` events in 10-entry PutEvents requests from `clients` concurrent clients.
-async fn load(url: &str, headers: &[(&str, String)], events: u64, clients: u64, rules: u64) -> Load {
+async fn load(
+    url: &str,
+    headers: &[(&str, String)],
+    events: u64,
+    clients: u64,
+    rules: u64,
+) -> Load {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients as usize)
         .build()
@@ -149,8 +155,10 @@ async fn load(url: &str, headers: &[(&str, String)], events: u64, clients: u64, 
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let (client, next, url) = (client.clone(), Arc::clone(&next), url.to_owned());
-        let headers: Vec<(String, String)> =
-            headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         tasks.push(tokio::spawn(async move {
             let mut round_trips = Vec::new();
             let mut sent = HashMap::new();
@@ -242,7 +250,12 @@ async fn main() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {} (cargo build --release -p trailbell): {err}", binary.display()));
+        .unwrap_or_else(|err| {
+            panic!(
+                "cannot start {} (cargo build --release -p trailbell): {err}",
+                binary.display()
+            )
+        });
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -278,7 +291,11 @@ async fn main() {
         result
             .sent
             .iter()
-            .filter_map(|(id, sent)| received.get(id).map(|at| at.saturating_duration_since(*sent)))
+            .filter_map(|(id, sent)| {
+                received
+                    .get(id)
+                    .map(|at| at.saturating_duration_since(*sent))
+            })
             .collect()
     };
     hand_off.sort();
@@ -310,7 +327,9 @@ async fn main() {
     );
 
     let Ok(moto) = std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") else {
-        println!("moto: skipped (TRAILBELL_TEST_MOTO_ENDPOINT is not set; run under scripts/lib/with-test-services)");
+        println!(
+            "moto: skipped (TRAILBELL_TEST_MOTO_ENDPOINT is not set; run under scripts/lib/with-test-services)"
+        );
         return;
     };
     // moto reads the account and region from the credential scope; it does not check signatures.
