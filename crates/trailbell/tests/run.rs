@@ -545,3 +545,229 @@ async fn the_embedded_default_posts_slack_cards_when_a_webhook_url_is_set_and_ne
     );
     assert_eq!(service.terminate(), 0);
 }
+
+/// One EventBridge API call with a plain HTTP request (authentication is off).
+async fn api_call(address: &str, action: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/"))
+        .header("X-Amz-Target", format!("AWSEvents.{action}"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status();
+    let answer: Value = response.json().await.expect("JSON");
+    assert!(status.is_success(), "{action}: {status} {answer}");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_of_an_archive_alerts_again() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start(
+        Some(&webhook_config(&hook.url("/"), ROOT_SIGN_IN_RULE)),
+        &dir.path().join("data"),
+    );
+    let archive = api_call(
+        &service.address,
+        "CreateArchive",
+        json!({"ArchiveName": "everything",
+               "EventSourceArn": "arn:aws:events:us-east-1:000000000000:event-bus/default"}),
+    )
+    .await;
+    let archive_arn = archive["ArchiveArn"].as_str().expect("an ARN").to_owned();
+    let before = api_call(
+        &service.address,
+        "DescribeArchive",
+        json!({"ArchiveName": "everything"}),
+    )
+    .await;
+    assert_eq!(before["EventCount"], 0);
+    put_events(
+        &service.address,
+        json!([entry_from_fixture("console-login-root-no-mfa")]),
+    )
+    .await;
+    hook.wait_for(2).await;
+    let start = api_call(
+        &service.address,
+        "StartReplay",
+        json!({"ReplayName": "again", "EventSourceArn": archive_arn,
+               "EventStartTime": 0, "EventEndTime": 4_000_000_000u64,
+               "Destination": {"Arn": "arn:aws:events:us-east-1:000000000000:event-bus/default"}}),
+    )
+    .await;
+    assert!(start["ReplayArn"].is_string(), "{start}");
+    // The replayed event raises its two alerts again, under new idempotency keys.
+    let requests = hook.wait_for(4).await;
+    let keys: BTreeSet<&str> = requests
+        .iter()
+        .map(|r| r.header("idempotency-key").expect("a key"))
+        .collect();
+    assert_eq!(keys.len(), 4);
+    let replayed = requests[2..]
+        .iter()
+        .map(|r| r.json())
+        .find(|body| body.get("detail").is_some())
+        .expect("the replayed envelope");
+    assert_eq!(replayed["replay-name"], "again");
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dedup_sends_the_first_alert_then_a_count_when_the_window_closes() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = r#"
+[[rules]]
+Name = "root-sign-in"
+EventPattern = '{"detail": {"userIdentity": {"type": ["Root"]}}}'
+dedup = { window = "2s" }
+Targets = [{ Id = "t", Arn = "hook" }]
+"#;
+    let service = ServiceProcess::start(
+        Some(&webhook_config(&hook.url("/"), rules)),
+        &dir.path().join("data"),
+    );
+    for _ in 0..4 {
+        put_events(
+            &service.address,
+            json!([entry_from_fixture("console-login-root-no-mfa")]),
+        )
+        .await;
+    }
+    let requests = hook.wait_for(1).await;
+    let first = requests[0].json();
+    // The summary comes when the window closes, carrying the last repeat.
+    let requests = hook.wait_for(2).await;
+    assert_eq!(requests.len(), 2, "three repeats folded into one summary");
+    let summary = requests[1].json();
+    assert_ne!(
+        summary["id"], first["id"],
+        "the summary shows the latest repeat"
+    );
+    assert_ne!(
+        requests[0].header("idempotency-key"),
+        requests[1].header("idempotency-key")
+    );
+    let metrics = reqwest::get(service.url("/metrics"))
+        .await
+        .expect("/metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("trailbell_held_total 3\n"), "{metrics}");
+    assert_eq!(service.terminate(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sns_destination_in_chatbot_format_reaches_a_subscribed_queue() {
+    let moto = match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!("TRAILBELL_TEST_MOTO_ENDPOINT is not set: run with ./scripts/test"),
+    };
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let suffix = std::process::id();
+    let topic_arn = sns
+        .create_topic()
+        .name(format!("chatbot-{suffix}"))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("an ARN");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("chatbot-channel-{suffix}"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("a URL");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("a queue ARN");
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("subscribe");
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service_config = format!(
+        r#"
+[service]
+aws_endpoint_url = "{moto}"
+
+[api]
+authentication = "disabled"
+
+[destinations.chatbot]
+type = "sns"
+topic_arn = "{topic_arn}"
+chatbot_format = true
+
+[[rules]]
+Name = "root-sign-in"
+title = "Root signed in"
+severity = "high"
+EventPattern = '{{"detail": {{"userIdentity": {{"type": ["Root"]}}}}}}'
+Targets = [{{ Id = "chatbot", Arn = "chatbot" }}]
+"#
+    );
+    let service = ServiceProcess::start(Some(&service_config), &dir.path().join("data"));
+    put_events(
+        &service.address,
+        json!([entry_from_fixture("console-login-root-no-mfa")]),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        if let Some(message) = received.messages.unwrap_or_default().into_iter().next() {
+            break message.body.unwrap_or_default();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing reached the queue; stderr:\n{}",
+            service.stderr_text()
+        );
+    };
+    let notification: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(notification["version"], "1.0", "{notification}");
+    assert_eq!(notification["source"], "custom");
+    assert!(
+        notification["content"]["title"]
+            .as_str()
+            .is_some_and(|title| title.contains("Root signed in")),
+        "{notification}"
+    );
+    assert_eq!(service.terminate(), 0);
+}

@@ -125,6 +125,12 @@ fn accept_event(
         return Ok(());
     };
     let read_only_management = is_read_only_management_event(&value);
+    // A replay delivers again, as EventBridge's do: its alerts get keys of their own (and a retry
+    // of the same replay still cannot enqueue twice).
+    let key_id = match value.get("replay-name").and_then(Value::as_str) {
+        Some(replay) => format!("{}/replay/{replay}", event.id),
+        None => event.id.clone(),
+    };
     let event_time_ms = value
         .get("time")
         .and_then(Value::as_str)
@@ -177,7 +183,7 @@ fn accept_event(
                             target_id: target.id.clone(),
                             event_id: event.id.clone(),
                             idempotency_key: outbox::idempotency_key(
-                                &event.id,
+                                &key_id,
                                 &runtime.arn,
                                 &target.id,
                             ),
@@ -208,11 +214,7 @@ fn accept_event(
                         rule_name: rule.name.clone(),
                         target_id: target.id.clone(),
                         event_id: event.id.clone(),
-                        idempotency_key: outbox::idempotency_key(
-                            &event.id,
-                            &runtime.arn,
-                            &target.id,
-                        ),
+                        idempotency_key: outbox::idempotency_key(&key_id, &runtime.arn, &target.id),
                         payload: repeat_payload(&value, &context),
                         attributes: MessageAttributes {
                             thread_parent_key: Some(outbox::idempotency_key(

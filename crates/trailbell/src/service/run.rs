@@ -136,7 +136,12 @@ impl Service {
             configured: config
                 .destinations
                 .iter()
-                .map(|d| (d.name.clone(), d.clone()))
+                .map(|d| {
+                    (
+                        d.name.clone(),
+                        with_endpoint(d.clone(), config.service.aws_endpoint_url.as_deref()),
+                    )
+                })
                 .collect(),
             aws_endpoint_url: config.service.aws_endpoint_url.clone(),
         };
@@ -364,6 +369,21 @@ fn managed_rules(config: &Config) -> Result<Vec<StoredRule>, ServiceError> {
         )?;
     }
     Ok(rules)
+}
+
+/// An SNS or SQS destination without an endpoint of its own uses the service's
+/// `aws_endpoint_url`.
+fn with_endpoint(mut destination: Destination, endpoint: Option<&str>) -> Destination {
+    match &mut destination.kind {
+        crate::targets::DestinationKind::Sns(sns) if sns.endpoint_url.is_none() => {
+            sns.endpoint_url = endpoint.map(str::to_owned);
+        }
+        crate::targets::DestinationKind::Sqs(sqs) if sqs.endpoint_url.is_none() => {
+            sqs.endpoint_url = endpoint.map(str::to_owned);
+        }
+        _ => {}
+    }
+    destination
 }
 
 fn extras(extras: RuleExtras) -> serde_json::Value {
