@@ -8,10 +8,11 @@
 //! handled before (a small table of event ids, kept for the overlap only) are turned into
 //! EventBridge envelopes and submitted; their ids are recorded once the service has their alerts
 //! in the outbox (whose idempotency keys would drop a repeat anyway: the table only saves the
-//! work). After the last page the cursor moves to the newest time known handled: the newest
-//! `EventTime` seen, or `EndTime - OVERLAP` when that is later (every event older than that had
-//! been visible at `EndTime`). A poll that fails part way leaves the cursor alone; the next one
-//! asks the same window again.
+//! work). After the last page the cursor moves to the poll's `EndTime`: the newest time up to
+//! which every event visible then was handled (never older than the newest `EventTime` handled,
+//! which is at most `EndTime`; in a quiet account it keeps moving, so the window stays
+//! `OVERLAP` plus an interval wide). A poll that fails part way leaves the cursor alone; the next
+//! one asks the same window again.
 //!
 //! With no cursor yet, the first poll starts at `now - OVERLAP`, not at the 90 days of history
 //! `LookupEvents` keeps: a new source alerts on what happens from now on (`trailbell scan` is for
@@ -19,8 +20,8 @@
 //!
 //! Calls are paced to the documented limit of two per second per account and region; a
 //! `ThrottlingException` is answered by waiting (doubling, up to [`Pacing::max_backoff`]) and
-//! asking for the same page again. Each region reports its lag and errors as the source
-//! `<source>:<region>` in `/metrics`.
+//! asking for the same page again. Each region reports its lag (after each complete poll: now less
+//! the newest `EventTime` it saw) and errors as the source `<source>:<region>` in `/metrics`.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -32,7 +33,7 @@ use aws_sdk_cloudtrail::error::ProvideErrorMetadata as _;
 use rusqlite::{OptionalExtension as _, params};
 use tokio::sync::watch;
 
-use super::{SourceContext, lag_seconds, now_rfc3339};
+use super::{SourceContext, now_rfc3339};
 use crate::cloudtrail::{FileEvent, file_events};
 
 /// The tables of cursors and of event ids seen in the overlap (see [`crate::store`]).
@@ -124,32 +125,18 @@ pub fn window(cursor_ms: Option<i64>, now_ms: i64, overlap: Duration) -> Window 
     }
 }
 
-/// The cursor after a complete poll of `window`: the newest of the old cursor, the newest event
-/// time handled, and `window.end - overlap` (every event older than that was visible at the end).
+/// The cursor after a complete poll of `window`: its end (every event visible then, up to then,
+/// was handled), never moving back.
 ///
 /// ```
-/// use std::time::Duration;
 /// use trailbell::sources::live::lookup::{Window, next_cursor};
 ///
-/// let overlap = Duration::from_secs(900);
-/// let w = Window { start_ms: 0, end_ms: 2_000_000 };
-/// assert_eq!(next_cursor(None, Some(1_900_000), w, overlap), 1_900_000);
-/// assert_eq!(next_cursor(None, Some(5), w, overlap), 2_000_000 - 900_000);
-/// assert_eq!(next_cursor(Some(3_000_000), Some(5), w, overlap), 3_000_000);
+/// let w = Window { start_ms: 1_000, end_ms: 2_000_000 };
+/// assert_eq!(next_cursor(None, w), 2_000_000);
+/// assert_eq!(next_cursor(Some(3_000_000), w), 3_000_000);
 /// ```
-pub fn next_cursor(
-    old_ms: Option<i64>,
-    newest_event_ms: Option<i64>,
-    window: Window,
-    overlap: Duration,
-) -> i64 {
-    let overlap_ms = i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
-    let settled = window.end_ms.saturating_sub(overlap_ms);
-    [old_ms, newest_event_ms, Some(settled)]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(settled)
+pub fn next_cursor(old_ms: Option<i64>, window: Window) -> i64 {
+    old_ms.map_or(window.end_ms, |old| old.max(window.end_ms))
 }
 
 /// One event of a `LookupEvents` page.
@@ -377,70 +364,51 @@ struct Submitter {
     store: PathBuf,
     source: String,
     region: String,
-    newest_submitted: Option<String>,
 }
 
 impl PageHandler for Submitter {
-    fn handle(&mut self, events: Vec<LookedUp>) -> impl Future<Output = Result<(), String>> + Send {
-        async move {
-            let ids: Vec<String> = events.iter().map(|event| event.event_id.clone()).collect();
-            let seen = {
-                let (store, source, region) =
-                    (self.store.clone(), self.source.clone(), self.region.clone());
-                blocking(move || seen_ids(&store, &source, &region, &ids)).await?
-            };
-            let mut fresh: Vec<LookedUp> = events
-                .into_iter()
-                .filter(|event| !seen.contains(&event.event_id))
-                .collect();
-            if fresh.is_empty() {
-                return Ok(());
-            }
-            // CloudTrail returns the newest first; alerts go out oldest first.
-            fresh.reverse();
-            let mut envelopes: Vec<FileEvent> = Vec::with_capacity(fresh.len());
-            for event in &fresh {
-                match file_events(event.record.as_bytes()) {
-                    Ok(read) if !read.events.is_empty() => envelopes.extend(read.events),
-                    Ok(_) => self.context.error(&format!(
-                        "event {}: CloudTrailEvent is not a CloudTrail record; skipped",
-                        event.event_id
-                    )),
-                    Err(err) => self.context.error(&format!(
-                        "event {}: CloudTrailEvent is not JSON ({err}); skipped",
-                        event.event_id
-                    )),
-                }
-            }
-            let newest = envelopes
-                .iter()
-                .filter_map(|event| {
-                    serde_json::from_str::<serde_json::Value>(&event.envelope)
-                        .ok()?
-                        .get("time")?
-                        .as_str()
-                        .map(str::to_owned)
-                })
-                .max();
-            let count = envelopes.len();
-            self.context.submit(envelopes, &now_rfc3339()).await?;
-            self.context.metrics.source(&self.context.name, |status| {
-                status.events += count as u64;
-                if let Some(lag) = newest.as_deref().and_then(lag_seconds) {
-                    status.lag_seconds = lag;
-                }
-            });
-            if newest > self.newest_submitted {
-                self.newest_submitted = newest;
-            }
-            let rows: Vec<(String, i64)> = fresh
-                .into_iter()
-                .map(|event| (event.event_id, event.event_time_ms.unwrap_or(0)))
-                .collect();
+    async fn handle(&mut self, events: Vec<LookedUp>) -> Result<(), String> {
+        let ids: Vec<String> = events.iter().map(|event| event.event_id.clone()).collect();
+        let seen = {
             let (store, source, region) =
                 (self.store.clone(), self.source.clone(), self.region.clone());
-            blocking(move || mark_seen(&store, &source, &region, &rows)).await
+            blocking(move || seen_ids(&store, &source, &region, &ids)).await?
+        };
+        let mut fresh: Vec<LookedUp> = events
+            .into_iter()
+            .filter(|event| !seen.contains(&event.event_id))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(());
         }
+        // CloudTrail returns the newest first; alerts go out oldest first.
+        fresh.reverse();
+        let mut envelopes: Vec<FileEvent> = Vec::with_capacity(fresh.len());
+        for event in &fresh {
+            match file_events(event.record.as_bytes()) {
+                Ok(read) if !read.events.is_empty() => envelopes.extend(read.events),
+                Ok(_) => self.context.error(&format!(
+                    "event {}: CloudTrailEvent is not a CloudTrail record; skipped",
+                    event.event_id
+                )),
+                Err(err) => self.context.error(&format!(
+                    "event {}: CloudTrailEvent is not JSON ({err}); skipped",
+                    event.event_id
+                )),
+            }
+        }
+        let count = envelopes.len();
+        self.context.submit(envelopes, &now_rfc3339()).await?;
+        self.context
+            .metrics
+            .source(&self.context.name, |status| status.events += count as u64);
+        let rows: Vec<(String, i64)> = fresh
+            .into_iter()
+            .map(|event| (event.event_id, event.event_time_ms.unwrap_or(0)))
+            .collect();
+        let (store, source, region) =
+            (self.store.clone(), self.source.clone(), self.region.clone());
+        blocking(move || mark_seen(&store, &source, &region, &rows)).await
     }
 }
 
@@ -532,7 +500,6 @@ async fn poll_once(
         store: store.to_owned(),
         source: source.to_owned(),
         region: region.to_owned(),
-        newest_submitted: None,
     };
     let outcome = paginate(
         pages,
@@ -545,7 +512,16 @@ async fn poll_once(
     if outcome.throttled > 0 {
         tracing::info!(source = %context.name, throttled = outcome.throttled, "LookupEvents throttled; waited");
     }
-    let cursor_ms = next_cursor(cursor, outcome.newest_event_ms, window, OVERLAP);
+    if let Some(newest) = outcome.newest_event_ms {
+        // How far behind: the newest event this poll saw (handled now or before).
+        let lag_ms = jiff::Timestamp::now()
+            .as_millisecond()
+            .saturating_sub(newest);
+        context.metrics.source(&context.name, |status| {
+            status.lag_seconds = (lag_ms as f64 / 1000.0).max(0.0);
+        });
+    }
+    let cursor_ms = next_cursor(cursor, window);
     let (store, source, region) = (store.to_owned(), source.to_owned(), region.to_owned());
     blocking(move || save_cursor(&store, &source, &region, cursor_ms))
         .await
@@ -554,6 +530,7 @@ async fn poll_once(
         source = %context.name,
         pages = outcome.pages,
         events = outcome.events,
+        newest_event_ms = ?outcome.newest_event_ms,
         cursor_ms,
         "LookupEvents poll done"
     );
@@ -874,20 +851,15 @@ mod tests {
         // A cursor older than the 90 days kept: clamped.
         let old = window(Some(0), now, overlap);
         assert_eq!(old.start_ms, now - HISTORY_MS);
-        // The cursor never moves back, and moves to the settled time in a quiet account.
+        // The cursor moves to the window's end (quiet account or not) and never back.
         let w = window(Some(now - 3_600_000), now, overlap);
-        assert_eq!(
-            next_cursor(Some(now - 3_600_000), None, w, overlap),
-            now - 900_000
-        );
-        assert_eq!(
-            next_cursor(Some(now - 3_600_000), Some(now - 1_000), w, overlap),
-            now - 1_000
-        );
-        assert_eq!(
-            next_cursor(Some(now + 5), Some(now - 1_000), w, overlap),
-            now + 5
-        );
+        assert_eq!(w.start_ms, now - 3_600_000 - 900_000);
+        assert_eq!(next_cursor(Some(now - 3_600_000), w), now);
+        assert_eq!(next_cursor(None, w), now);
+        assert_eq!(next_cursor(Some(now + 5), w), now + 5);
+        // The next window after a complete poll: the overlap before that poll's end.
+        let next = window(Some(next_cursor(None, w)), now + 60_000, overlap);
+        assert_eq!((next.start_ms, next.end_ms), (now - 900_000, now + 60_000));
     }
 
     #[test]
