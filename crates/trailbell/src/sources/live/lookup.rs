@@ -468,7 +468,7 @@ async fn poll_region(
     context.metrics.source(&context.name, |_| {});
     loop {
         if let Err(err) = poll_once(&mut context, &mut pages, &source, &region, &store).await {
-            if err == PollError::Stopped {
+            if err == PollError::Stopped || *context.shutdown.borrow() {
                 return;
             }
             context.error(&err.to_string());
