@@ -41,6 +41,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         crate::registry::SCHEMA,
         crate::noise::SCHEMA,
         crate::sources::live::directory::SCHEMA,
+        crate::sources::live::lookup::SCHEMA,
     ] {
         connection.execute_batch(schema).map_err(wrap)?;
     }

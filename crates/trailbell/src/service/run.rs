@@ -236,10 +236,15 @@ impl Service {
                         config.service.aws_endpoint_url.clone(),
                     ))
                 }
-                SourceSettings::LookupEvents { .. } => {
-                    tracing::warn!("the lookup-events source is not available in this build");
-                    continue;
-                }
+                SourceSettings::LookupEvents {
+                    regions, interval, ..
+                } => tokio::spawn(crate::sources::live::lookup::watch(
+                    context,
+                    regions,
+                    interval,
+                    config.service.aws_endpoint_url.clone(),
+                    store_path.clone(),
+                )),
             });
         }
 

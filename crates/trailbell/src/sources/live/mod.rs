@@ -4,8 +4,10 @@
 //!
 //! - [`directory`]: a local directory looked at on an interval.
 //! - [`sqs`]: S3 event notifications for a trail's bucket on an SQS queue, direct or wrapped in SNS.
+//! - [`lookup`]: CloudTrail `LookupEvents`, polled per region with a persisted cursor.
 
 pub mod directory;
+pub mod lookup;
 pub mod sqs;
 
 use std::sync::Arc;
