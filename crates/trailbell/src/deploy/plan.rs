@@ -253,13 +253,13 @@ pub fn desired(pack: &RulePack, options: &Options) -> Result<Desired, DeployErro
             target.arn().text
         )));
     }
-    if let Some(dlq) = &options.dead_letter_queue_arn {
-        if dlq.service != "sqs" {
-            return Err(DeployError::Options(format!(
-                "the dead-letter queue {} is not an SQS queue",
-                dlq.text
-            )));
-        }
+    if let Some(dlq) = &options.dead_letter_queue_arn
+        && dlq.service != "sqs"
+    {
+        return Err(DeployError::Options(format!(
+            "the dead-letter queue {} is not an SQS queue",
+            dlq.text
+        )));
     }
     let mut rules = Vec::new();
     for rule in pack.rules() {
