@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+mod deploy;
+mod doctor;
 mod match_events;
 mod outbox;
 mod rules;
@@ -45,6 +47,12 @@ enum Command {
     Run(run::Args),
     /// Check a configuration file and report every problem at once.
     Validate(validate::Args),
+    /// Deploy a rule pack as EventBridge rules in every region where its events land.
+    Deploy(deploy::Args),
+    /// Delete every EventBridge rule and permission trailbell deployed; nothing else.
+    Destroy(deploy::DestroyArgs),
+    /// Check a live account for what keeps alerts from arriving; explain each finding's fix.
+    Doctor(doctor::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -57,6 +65,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Outbox(args) => outbox::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Deploy(args) => deploy::run(&args),
+        Command::Destroy(args) => deploy::destroy(&args),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }
 

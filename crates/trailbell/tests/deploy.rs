@@ -1,0 +1,679 @@
+//! `trailbell deploy`, `destroy` and `doctor` against a moto server on 127.0.0.1, started by
+//! `scripts/test` (`TRAILBELL_TEST_MOTO_ENDPOINT`), driving the real binary. Every test works in an
+//! AWS account of its own (moto keeps accounts apart by the credentials of an assumed role), so
+//! tests share one server. Without the endpoint these tests fail (never skip): run them with
+//! `./scripts/test` or `scripts/lib/with-test-services cargo test -p trailbell --test deploy`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{Value, json};
+
+/// The moto server's endpoint; a test that needs it fails (never skips) without it.
+fn moto_endpoint() -> String {
+    match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: these tests need a moto server; \
+             run them with ./scripts/test (or scripts/lib/with-test-services cargo test ...)"
+        ),
+    }
+}
+
+/// A fresh account in moto: the credentials of a role assumed in an account id no other test uses.
+struct Account {
+    endpoint: String,
+    id: String,
+    key: String,
+    secret: String,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Account {
+    fn new() -> Account {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = u64::from(std::process::id()) * 1_000_000
+            + u64::from(COUNTER.fetch_add(1, Ordering::Relaxed)) * 10_000
+            + u64::from(nanos % 10_000);
+        let id = format!("{:012}", 100_000_000_000 + n % 800_000_000_000);
+        let endpoint = moto_endpoint();
+        let out = Command::new("aws")
+            .args([
+                "--endpoint-url",
+                &endpoint,
+                "--output",
+                "json",
+                "sts",
+                "assume-role",
+            ])
+            .args([
+                "--role-arn",
+                &format!("arn:aws:iam::{id}:role/trailbell-test"),
+            ])
+            .args(["--role-session-name", "trailbell-test"])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("the aws CLI runs (scripts/test puts .venv/bin on PATH)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let creds: Value = serde_json::from_slice(&out.stdout).expect("assume-role JSON");
+        let field = |name: &str| {
+            creds["Credentials"][name]
+                .as_str()
+                .expect("a credential")
+                .to_owned()
+        };
+        Account {
+            endpoint,
+            id,
+            key: field("AccessKeyId"),
+            secret: field("SecretAccessKey"),
+            token: field("SessionToken"),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    fn env(&self, command: &mut Command) {
+        command
+            .env("AWS_ACCESS_KEY_ID", &self.key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_SESSION_TOKEN", &self.token)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1");
+    }
+
+    /// Runs the aws CLI in this account; its JSON answer (null when empty).
+    fn aws(&self, args: &[&str]) -> Value {
+        let mut command = Command::new("aws");
+        command.args(["--endpoint-url", &self.endpoint, "--output", "json"]);
+        command.args(args);
+        self.env(&mut command);
+        let out = command.output().expect("the aws CLI runs");
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            Value::Null
+        } else {
+            serde_json::from_slice(&out.stdout).expect("aws prints JSON")
+        }
+    }
+
+    /// Runs `trailbell` with `args` and the endpoint in this account.
+    fn trailbell(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trailbell"));
+        command.args(args).args(["--endpoint-url", &self.endpoint]);
+        self.env(&mut command);
+        command.output().expect("trailbell runs")
+    }
+
+    fn create_queue(&self, name: &str) -> (String, String) {
+        let url = self.aws(&["sqs", "create-queue", "--queue-name", name])["QueueUrl"]
+            .as_str()
+            .expect("a queue URL")
+            .to_owned();
+        (url, format!("arn:aws:sqs:us-east-1:{}:{name}", self.id))
+    }
+
+    /// A rule pack of `rules` (name, pattern) in this test's directory.
+    fn pack(&self, rules: &[(&str, &str)]) -> PathBuf {
+        let dir = self.dir.path().join("rules");
+        std::fs::create_dir_all(&dir).expect("a rules directory");
+        for entry in std::fs::read_dir(&dir).expect("readable") {
+            std::fs::remove_file(entry.expect("an entry").path()).expect("removable");
+        }
+        for (name, pattern) in rules {
+            let text = format!(
+                "name = \"{name}\"\ntitle = \"Test rule {name}\"\nseverity = \"low\"\n\
+                 description = \"A test.\"\nevent_pattern = '{pattern}'\n"
+            );
+            std::fs::write(dir.join(format!("{name}.toml")), text).expect("written");
+        }
+        dir
+    }
+
+    fn rule_names(&self, region: &str) -> Vec<String> {
+        self.aws(&["events", "list-rules", "--region", region])["Rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .map(|r| r["Name"].as_str().expect("a name").to_owned())
+            .collect()
+    }
+}
+
+const EC2_STOP: &str = r#"{"source": ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["StopInstances"]}}"#;
+const EC2_TERMINATE: &str = r#"{"source": ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["TerminateInstances"]}}"#;
+const IAM_USER: &str = r#"{"source": ["aws.iam"], "detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["CreateUser"]}}"#;
+
+/// `deploy --format json`'s changes as (action, region, name), and its summary.
+fn plan_of(out: &Output) -> (Vec<(String, String, String)>, Value) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON plan");
+    let changes = doc["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["kind"] == "rule")
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (s("action"), s("region"), s("name"))
+        })
+        .collect();
+    (changes, doc["summary"].clone())
+}
+
+fn deploy(account: &Account, pack: &Path, queue_arn: &str, extra: &[&str]) -> Output {
+    let pack = pack.to_str().expect("a UTF-8 path");
+    let mut args = vec![
+        "deploy",
+        "--rules",
+        pack,
+        "--regions",
+        "us-east-1",
+        "--target-sqs-queue-arn",
+        queue_arn,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    account.trailbell(&args)
+}
+
+#[test]
+fn a_second_deploy_changes_nothing_and_an_edited_rule_is_exactly_one_update() {
+    let account = Account::new();
+    let (_, queue) = account.create_queue("alerts");
+    let pack = account.pack(&[("ec2-stop", EC2_STOP), ("iam-user", IAM_USER)]);
+
+    let (first, _) = plan_of(&deploy(&account, &pack, &queue, &[]));
+    assert_eq!(
+        first,
+        [
+            (
+                "create".into(),
+                "us-east-1".into(),
+                "trailbell-ec2-stop".into()
+            ),
+            (
+                "create".into(),
+                "us-east-1".into(),
+                "trailbell-iam-user".into()
+            ),
+        ]
+    );
+    let (second, summary) = plan_of(&deploy(&account, &pack, &queue, &[]));
+    assert!(
+        second.iter().all(|(action, _, _)| action == "unchanged"),
+        "{second:?}"
+    );
+    assert_eq!(summary["unchanged"], 2);
+
+    account.pack(&[("ec2-stop", EC2_TERMINATE), ("iam-user", IAM_USER)]);
+    let (third, summary) = plan_of(&deploy(&account, &pack, &queue, &[]));
+    let updates: Vec<_> = third.iter().filter(|(a, _, _)| a == "update").collect();
+    assert_eq!(updates.len(), 1, "{third:?}");
+    assert_eq!(updates[0].2, "trailbell-ec2-stop");
+    assert_eq!(summary["create"], 0);
+    let deployed = account.aws(&["events", "describe-rule", "--name", "trailbell-ec2-stop"]);
+    assert!(
+        deployed["EventPattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("TerminateInstances")),
+        "{deployed}"
+    );
+    // And the target carries the retry policy.
+    let targets = account.aws(&[
+        "events",
+        "list-targets-by-rule",
+        "--rule",
+        "trailbell-ec2-stop",
+    ]);
+    assert_eq!(targets["Targets"][0]["Arn"], queue.as_str());
+    assert_eq!(
+        targets["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"],
+        185
+    );
+}
+
+#[test]
+fn destroy_removes_every_rule_of_ours_and_leaves_foreign_rules_alone() {
+    let account = Account::new();
+    let (_, queue) = account.create_queue("alerts");
+    let pack = account.pack(&[
+        ("ec2-stop", EC2_STOP),
+        ("console", r#"{"source": ["aws.signin"]}"#),
+    ]);
+    // Foreign: one with our prefix but not our tag, one with neither.
+    account.aws(&[
+        "events",
+        "put-rule",
+        "--name",
+        "trailbell-theirs",
+        "--event-pattern",
+        EC2_STOP,
+    ]);
+    account.aws(&[
+        "events",
+        "put-rule",
+        "--name",
+        "someone-elses",
+        "--event-pattern",
+        EC2_STOP,
+    ]);
+
+    let (created, _) = plan_of(&deploy(
+        &account,
+        &pack,
+        &queue,
+        &[
+            "--forward-role-arn",
+            "arn:aws:iam::123456789012:role/forward",
+        ],
+    ));
+    // The sign-in rule lands in the four sign-in regions; the EC2 rule where asked.
+    let console_regions: Vec<&str> = created
+        .iter()
+        .filter(|(_, _, n)| n == "trailbell-console")
+        .map(|(_, r, _)| r.as_str())
+        .collect();
+    assert_eq!(
+        console_regions,
+        ["ap-southeast-2", "eu-north-1", "us-east-1", "us-east-2"]
+    );
+    assert!(
+        created
+            .iter()
+            .all(|(a, _, n)| a == "create" && n != "trailbell-theirs")
+    );
+    let forwarded = account.aws(&[
+        "events",
+        "list-targets-by-rule",
+        "--rule",
+        "trailbell-console",
+        "--region",
+        "eu-north-1",
+    ]);
+    assert_eq!(
+        forwarded["Targets"][0]["Arn"],
+        format!("arn:aws:events:us-east-1:{}:event-bus/default", account.id)
+    );
+
+    let out = account.trailbell(&["destroy", "--regions", "us-east-1", "--format", "json"]);
+    let (deleted, summary) = plan_of(&out);
+    assert_eq!(summary["delete"], 5, "{deleted:?}");
+    for region in ["us-east-1", "us-east-2", "eu-north-1", "ap-southeast-2"] {
+        let left = account.rule_names(region);
+        let ours: Vec<&String> = left
+            .iter()
+            .filter(|n| n.as_str() != "trailbell-theirs")
+            .filter(|n| n.starts_with("trailbell-"))
+            .collect();
+        assert!(ours.is_empty(), "{region}: {left:?}");
+    }
+    let mut left = account.rule_names("us-east-1");
+    left.sort();
+    assert_eq!(left, ["someone-elses", "trailbell-theirs"]);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let account = Account::new();
+    let (_, queue) = account.create_queue("alerts");
+    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
+    let (plan, summary) = plan_of(&deploy(&account, &pack, &queue, &["--dry-run"]));
+    assert_eq!(
+        plan,
+        [(
+            "create".into(),
+            "us-east-1".into(),
+            "trailbell-ec2-stop".into()
+        )]
+    );
+    assert_eq!(summary["create"], 1);
+    assert!(account.rule_names("us-east-1").is_empty());
+
+    plan_of(&deploy(&account, &pack, &queue, &[]));
+    let out = account.trailbell(&["destroy", "--regions", "us-east-1", "--dry-run"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("delete    rule"), "{text}");
+    assert_eq!(account.rule_names("us-east-1"), ["trailbell-ec2-stop"]);
+}
+
+#[test]
+fn a_missing_trail_is_created_with_its_bucket_once() {
+    let account = Account::new();
+    let (_, queue) = account.create_queue("alerts");
+    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
+    let trail = [
+        "--create-trail",
+        "org-trail",
+        "--trail-bucket",
+        "trailbell-logs-bucket",
+    ];
+    let out = deploy(&account, &pack, &queue, &trail);
+    plan_of(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        doc["changes"]
+            .as_array()
+            .expect("changes")
+            .contains(&json!({
+                "action": "create", "kind": "trail", "region": "us-east-1", "name": "org-trail",
+                "detail": "multi-region, logging, to s3://trailbell-logs-bucket"
+            })),
+        "{doc}"
+    );
+    let status = account.aws(&["cloudtrail", "get-trail-status", "--name", "org-trail"]);
+    assert_eq!(status["IsLogging"], true);
+    let described = account.aws(&[
+        "cloudtrail",
+        "describe-trails",
+        "--trail-name-list",
+        "org-trail",
+    ]);
+    assert_eq!(described["trailList"][0]["IsMultiRegionTrail"], true);
+    let policy = account.aws(&[
+        "s3api",
+        "get-bucket-policy",
+        "--bucket",
+        "trailbell-logs-bucket",
+    ]);
+    assert!(
+        policy["Policy"]
+            .as_str()
+            .is_some_and(|p| p.contains("cloudtrail.amazonaws.com"))
+    );
+
+    let again = deploy(&account, &pack, &queue, &trail);
+    let doc: Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(doc["summary"]["create"], 0, "{doc}");
+}
+
+#[test]
+fn emit_cloudformation_writes_a_template_with_every_rule() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("template.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args([
+            "deploy",
+            "--regions",
+            "us-east-1",
+            "--target-sns-topic-arn",
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+            "--forward-role-arn",
+            "arn:aws:iam::123456789012:role/forward",
+            "--create-trail",
+            "org-trail",
+            "--trail-bucket",
+            "logs",
+            "--emit",
+            "cloudformation",
+            "--output",
+        ])
+        .arg(&file)
+        // Never AWS: a call would fail against this address.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("trailbell runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let template: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    let resources = template["Resources"].as_object().expect("resources");
+    let count = |kind: &str| resources.values().filter(|r| r["Type"] == kind).count();
+    assert_eq!(
+        count("AWS::Events::Rule"),
+        trailbell::rules::RulePack::builtin().rules().len()
+    );
+    assert_eq!(count("AWS::SNS::TopicPolicy"), 1);
+    assert_eq!(count("AWS::CloudTrail::Trail"), 1);
+    assert_eq!(count("AWS::S3::BucketPolicy"), 1);
+    for (id, resource) in resources {
+        if let Some(condition) = resource["Condition"].as_str() {
+            assert!(
+                template["Conditions"].get(condition).is_some(),
+                "{id}: {condition}"
+            );
+        }
+    }
+}
+
+#[test]
+fn doctor_lists_each_problem_of_a_broken_account_with_its_fix() {
+    let account = Account::new();
+    account.aws(&["s3api", "create-bucket", "--bucket", "doctor-logs"]);
+    account.aws(&[
+        "cloudtrail",
+        "create-trail",
+        "--name",
+        "lonely-trail",
+        "--s3-bucket-name",
+        "doctor-logs",
+    ]);
+    // A rule as the docs once spelled sign-ins: it never matches.
+    account.aws(&[
+        "events",
+        "put-rule",
+        "--name",
+        "old-sign-in",
+        "--event-pattern",
+        r#"{"source": ["aws.signin"], "detail-type": ["AWS Console Signin via CloudTrail"]}"#,
+    ]);
+    // A sign-in rule of ours in us-east-1 only, with a dead-letter queue holding a message.
+    let (dlq_url, dlq) = account.create_queue("dead-letters");
+    let (_, queue) = account.create_queue("alerts");
+    account.aws(&[
+        "sqs",
+        "send-message",
+        "--queue-url",
+        &dlq_url,
+        "--message-body",
+        "{}",
+    ]);
+    let pack = account.pack(&[("console", r#"{"source": ["aws.signin"]}"#)]);
+    let pack_arg = pack.to_str().expect("UTF-8");
+    plan_of(&account.trailbell(&[
+        "deploy",
+        "--rules",
+        pack_arg,
+        "--regions",
+        "us-east-1",
+        "--target-sqs-queue-arn",
+        &queue,
+        "--dead-letter-queue-arn",
+        &dlq,
+        "--forward-role-arn",
+        "arn:aws:iam::123456789012:role/forward",
+        "--format",
+        "json",
+    ]));
+    for region in ["us-east-2", "eu-north-1"] {
+        account.aws(&[
+            "events",
+            "remove-targets",
+            "--rule",
+            "trailbell-console",
+            "--ids",
+            "trailbell",
+            "--region",
+            region,
+        ]);
+        account.aws(&[
+            "events",
+            "delete-rule",
+            "--name",
+            "trailbell-console",
+            "--region",
+            region,
+        ]);
+    }
+
+    let out = account.trailbell(&[
+        "doctor",
+        "--rules",
+        pack_arg,
+        "--regions",
+        "us-east-1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings = doc["findings"].as_array().expect("findings");
+    let find = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {doc}"))
+    };
+    assert_eq!(find("trail-not-logging")["resource"], "lonely-trail");
+    assert!(
+        find("trail-not-logging")["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("start-logging"))
+    );
+    assert!(
+        find("single-region-trail")["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("--is-multi-region-trail"))
+    );
+    let never = find("pattern-never-matches");
+    assert_eq!(never["resource"], "old-sign-in");
+    assert!(
+        never["explanation"]
+            .as_str()
+            .is_some_and(|e| e.contains("AWS Console Sign In via CloudTrail"))
+    );
+    assert_eq!(
+        find("sign-in-rule-missing")["region"],
+        "eu-north-1, us-east-2"
+    );
+    assert_eq!(
+        find("dead-letter-queue-not-empty")["resource"],
+        dlq.as_str()
+    );
+    assert_eq!(findings.len(), 5, "{doc}");
+
+    // The text form says the same, with each fix.
+    let text = account.trailbell(&["doctor", "--rules", pack_arg, "--regions", "us-east-1"]);
+    assert_eq!(text.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.matches("\n  fix: ").count(), 5, "{text}");
+}
+
+#[test]
+fn doctor_on_an_account_without_a_trail_says_so() {
+    let account = Account::new();
+    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
+    let out = account.trailbell(&[
+        "doctor",
+        "--rules",
+        pack.to_str().expect("UTF-8"),
+        "--regions",
+        "us-east-1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ids: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["no-trail", "rule-missing"]);
+}
+
+#[test]
+fn an_event_follows_a_deployed_rule_to_its_queue() {
+    let account = Account::new();
+    let (url, queue) = account.create_queue("alerts");
+    let pack = account.pack(&[("ec2-stop", EC2_STOP), ("iam-user", IAM_USER)]);
+    plan_of(&deploy(&account, &pack, &queue, &[]));
+
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let credentials = aws_sdk_eventbridge::config::Credentials::new(
+        &account.key,
+        &account.secret,
+        Some(account.token.clone()),
+        None,
+        "test",
+    );
+    let region = aws_sdk_eventbridge::config::Region::from_static("us-east-1");
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::new()
+            .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+            .endpoint_url(&account.endpoint)
+            .region(region.clone())
+            .credentials_provider(credentials.clone())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::new()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .endpoint_url(&account.endpoint)
+            .region(region)
+            .credentials_provider(credentials)
+            .build(),
+    );
+    let entry = |name: &str| {
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source("aws.ec2")
+            .detail_type("AWS API Call via CloudTrail")
+            .detail(json!({"eventSource": "ec2.amazonaws.com", "eventName": name}).to_string())
+            .build()
+    };
+    let bodies = runtime.block_on(async {
+        events
+            .put_events()
+            .entries(entry("StopInstances"))
+            .entries(entry("StartInstances"))
+            .send()
+            .await
+            .expect("put-events");
+        let received = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .expect("receive-message");
+        received
+            .messages()
+            .iter()
+            .filter_map(|m| m.body().map(str::to_owned))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let delivered: Value = serde_json::from_str(&bodies[0]).expect("an envelope");
+    assert_eq!(delivered["detail"]["eventName"], "StopInstances");
+}
