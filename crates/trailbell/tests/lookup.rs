@@ -5,10 +5,8 @@
 //! kept across a restart and throttling; alerts arrive as JSON lines on the service's stdout.
 
 mod common;
-// `service.rs` finds the workspace through `super::workspace_root`.
 #[path = "common/service.rs"]
 mod service;
-use common::workspace_root;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
