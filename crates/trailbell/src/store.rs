@@ -19,6 +19,49 @@ pub struct StoreError {
     source: rusqlite::Error,
 }
 
+/// What a committed transaction survives: the choice between latency and power-loss safety.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// A crash or `kill -9` of trailbell (`synchronous = NORMAL` in WAL mode: the commit is in
+    /// the operating system's hands, not yet on disk). A power loss or kernel crash may lose the
+    /// last commits. The default: no fsync in an event's path.
+    #[default]
+    Process,
+    /// A power loss too (`synchronous = FULL`): one fsync per commit, which is milliseconds on
+    /// many disks.
+    Machine,
+}
+
+/// Opens the store for the acceptor, with `durability` for its commits.
+pub fn open_with(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let connection = open(path)?;
+    if durability == Durability::Process {
+        connection
+            .execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(|source| StoreError {
+                path: path.display().to_string(),
+                source,
+            })?;
+    }
+    Ok(connection)
+}
+
+/// Opens the store for bookkeeping that may be lost in a power failure without losing an alert:
+/// the deliverer's "claimed", "delivered" and "dead" marks. `synchronous = NORMAL` (WAL: no fsync
+/// per commit, only at checkpoints; still safe against a crash of the process): a mark lost with
+/// the machine means one more delivery, which at-least-once delivery and the idempotency key
+/// allow. Accepting alerts keeps `FULL` ([`open`]).
+pub fn open_for_bookkeeping(path: &Path) -> Result<Connection, StoreError> {
+    let connection = open(path)?;
+    connection
+        .execute_batch("PRAGMA synchronous = NORMAL;")
+        .map_err(|source| StoreError {
+            path: path.display().to_string(),
+            source,
+        })?;
+    Ok(connection)
+}
+
 /// Opens (creating if needed) the store at `path`: WAL, `synchronous = FULL` (a committed alert
 /// survives a crash of the process and of the machine), foreign keys on, a 10 s busy timeout so
 /// that concurrent writers wait rather than fail, and every module's tables.

@@ -29,6 +29,10 @@ struct Options {
     clients: u64,
     rules: u64,
     moto_events: u64,
+    /// Events per second of the latency phase.
+    rate: u64,
+    /// Events of the latency phase.
+    latency_events: u64,
 }
 
 fn options() -> Options {
@@ -37,6 +41,8 @@ fn options() -> Options {
         clients: 32,
         rules: 100,
         moto_events: 20_000,
+        rate: 5_000,
+        latency_events: 50_000,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -46,9 +52,11 @@ fn options() -> Options {
             ("--clients", Some(v)) => options.clients = v.max(1),
             ("--rules", Some(v)) => options.rules = v.max(1),
             ("--moto-events", Some(v)) => options.moto_events = v,
+            ("--rate", Some(v)) => options.rate = v.max(10),
+            ("--latency-events", Some(v)) => options.latency_events = v,
             _ => {
                 eprintln!(
-                    "usage: putevents [--events N] [--clients N] [--rules N] [--moto-events N]"
+                    "usage: putevents [--events N] [--clients N] [--rules N] [--moto-events N] [--rate N] [--latency-events N]"
                 );
                 std::process::exit(2);
             }
@@ -218,6 +226,80 @@ async fn load(
     result
 }
 
+/// Sends `events` events at `rate` events/s (10-entry requests started on a fixed schedule,
+/// whatever the answers' speed: an open loop, so latency is not hidden by waiting clients).
+async fn paced_load(url: &str, events: u64, rate: u64, first_event: u64, rules: u64) -> Load {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("a client");
+    let requests = events.div_ceil(10);
+    let period = Duration::from_secs_f64(10.0 / rate as f64);
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for request in 0..requests {
+        ticker.tick().await;
+        let first = first_event + request * 10;
+        let last = (first + 10).min(first_event + events);
+        let (client, url) = (client.clone(), url.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let entries: Vec<Value> = (first..last).map(|n| entry(n, rules)).collect();
+            let body = json!({ "Entries": entries }).to_string();
+            let at = Instant::now();
+            let response = client
+                .post(&url)
+                .header("X-Amz-Target", "AWSEvents.PutEvents")
+                .header("Content-Type", "application/x-amz-json-1.1")
+                .body(body)
+                .send()
+                .await;
+            let text = match response {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let round_trip = at.elapsed();
+            let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let failed = answer["FailedEntryCount"].as_u64().unwrap_or(last - first);
+            let ids: Vec<String> = answer["Entries"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| entry["EventId"].as_str().map(str::to_owned))
+                .collect();
+            (at, round_trip, failed, ids)
+        }));
+    }
+    let mut result = Load {
+        events,
+        elapsed: Duration::ZERO,
+        round_trips: Vec::new(),
+        sent: HashMap::new(),
+        failed: 0,
+    };
+    for task in tasks {
+        let (at, round_trip, failed, ids) = task.await.expect("a request task");
+        result.round_trips.push(round_trip);
+        result.failed += failed;
+        for id in ids {
+            result.sent.insert(id, at);
+        }
+    }
+    result.elapsed = started.elapsed();
+    result.round_trips.sort();
+    result
+}
+
+/// Waits until the sink has seen `count` alerts (or `limit` passed); returns how long it took.
+async fn drained(sink: &Sink, count: u64, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while sink.count.load(Ordering::Relaxed) < count && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    started.elapsed()
+}
+
 fn trailbell_binary() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.join("target/release/trailbell")
@@ -272,59 +354,59 @@ async fn main() {
 
     // Warm up: connections, caches, the store's first pages.
     let _ = load(&url, &[], 2_000, options.clients, options.rules).await;
-    let warm_alerts = sink.count.load(Ordering::Relaxed);
-    let expected_warm = 200;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sink.count.load(Ordering::Relaxed) < expected_warm && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let before = sink.count.load(Ordering::Relaxed).max(warm_alerts);
+    drained(&sink, 200, Duration::from_secs(60)).await;
+    let before = sink.count.load(Ordering::Relaxed);
 
+    // Throughput: as fast as the clients can get answers.
     let result = load(&url, &[], options.events, options.clients, options.rules).await;
     let expected = options.events / 10;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while sink.count.load(Ordering::Relaxed) < before + expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut hand_off: Vec<Duration> = {
-        let received = sink.received.lock().expect("sink lock");
-        result
-            .sent
-            .iter()
-            .filter_map(|(id, sent)| {
-                received
-                    .get(id)
-                    .map(|at| at.saturating_duration_since(*sent))
-            })
-            .collect()
-    };
-    hand_off.sort();
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
-
+    let drain = drained(&sink, before + expected, Duration::from_secs(600)).await;
     println!(
-        "trailbell run: {} rules, {} clients, {} events in 10-entry PutEvents requests",
-        options.rules, options.clients, result.events
+        "trailbell run: {} rules, {} events in 10-entry PutEvents requests",
+        options.rules, result.events
     );
     println!(
-        "  accepted {:.0} events/s ({} failed entries) in {:.2} s",
+        "  throughput, {} clients: accepted {:.0} events/s ({} failed entries) in {:.2} s; PutEvents round trip p50 {}, p99 {}",
+        options.clients,
         (result.events - result.failed) as f64 / result.elapsed.as_secs_f64(),
         result.failed,
-        result.elapsed.as_secs_f64()
-    );
-    println!(
-        "  PutEvents round trip: p50 {}, p99 {}",
+        result.elapsed.as_secs_f64(),
         ms(percentile(&result.round_trips, 0.50)),
         ms(percentile(&result.round_trips, 0.99))
     );
     println!(
-        "  PutEvents to webhook hand-off ({} alerts of {} expected): p50 {}, p99 {}",
-        hand_off.len(),
+        "  its {} alerts (one event in ten matches) all reached the webhook {:.2} s after the last answer",
         expected,
+        drain.as_secs_f64()
+    );
+
+    // Latency: a steady rate, every event's alert timed from its request to the webhook.
+    let before = sink.count.load(Ordering::Relaxed);
+    let paced = paced_load(&url, options.latency_events, options.rate, options.events, options.rules).await;
+    drained(&sink, before + options.latency_events / 10, Duration::from_secs(600)).await;
+    let mut hand_off: Vec<Duration> = {
+        let received = sink.received.lock().expect("sink lock");
+        paced
+            .sent
+            .iter()
+            .filter_map(|(id, sent)| received.get(id).map(|at| at.saturating_duration_since(*sent)))
+            .collect()
+    };
+    hand_off.sort();
+    println!(
+        "  latency at {} events/s ({} events, {} failed): PutEvents round trip p50 {}, p99 {}; PutEvents to webhook hand-off ({} alerts) p50 {}, p99 {}",
+        options.rate,
+        paced.events,
+        paced.failed,
+        ms(percentile(&paced.round_trips, 0.50)),
+        ms(percentile(&paced.round_trips, 0.99)),
+        hand_off.len(),
         ms(percentile(&hand_off, 0.50)),
         ms(percentile(&hand_off, 0.99))
     );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 
     let Ok(moto) = std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") else {
         println!(

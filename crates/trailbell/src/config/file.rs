@@ -236,6 +236,7 @@ impl Reader<'_> {
             account: Option<String>,
             region: Option<String>,
             aws_endpoint_url: Option<String>,
+            durability: Option<String>,
         }
         let raw: Raw = match value {
             None => Raw::default(),
@@ -253,6 +254,17 @@ impl Reader<'_> {
                     return None;
                 }
             },
+        };
+        let durability = match raw.durability.as_deref() {
+            None | Some("process") => crate::store::Durability::Process,
+            Some("machine") => crate::store::Durability::Machine,
+            Some(other) => {
+                self.problem(
+                    "service.durability",
+                    format!("{other:?}: expected \"process\" or \"machine\""),
+                );
+                crate::store::Durability::Process
+            }
         };
         let account = raw.account.unwrap_or_else(|| "000000000000".to_owned());
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
@@ -275,6 +287,7 @@ impl Reader<'_> {
             account,
             region,
             aws_endpoint_url: raw.aws_endpoint_url,
+            durability,
         })
     }
 

@@ -59,6 +59,8 @@ pub struct ServiceSettings {
     pub region: String,
     /// An AWS-compatible endpoint for every AWS client (tests: moto); `None` for AWS's own.
     pub aws_endpoint_url: Option<String>,
+    /// What an accepted event survives.
+    pub durability: crate::store::Durability,
 }
 
 /// `[api]`.

@@ -133,7 +133,7 @@ impl Deliverer {
             let path: PathBuf = store_path.to_owned();
             let name = destination.name.clone();
             let connection = blocking(move || {
-                let connection = crate::store::open(&path)?;
+                let connection = crate::store::open_for_bookkeeping(&path)?;
                 let recovered = store::recover_in_flight(&connection, &name)?;
                 if recovered > 0 {
                     tracing::warn!(

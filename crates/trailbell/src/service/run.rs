@@ -156,7 +156,7 @@ impl Service {
         let (submissions, receiver) = mpsc::channel::<Submission>(1024);
 
         let acceptor = Acceptor {
-            connection: crate::store::open(&store_path)?,
+            connection: crate::store::open_with(&store_path, config.service.durability)?,
             buses: Arc::clone(&buses),
             metrics: Arc::clone(&metrics),
         };
