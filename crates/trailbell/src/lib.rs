@@ -21,6 +21,7 @@ pub mod alert;
 pub mod api;
 pub mod cloudtrail;
 pub mod config;
+pub mod lambda;
 pub mod noise;
 pub mod outbox;
 pub mod registry;
