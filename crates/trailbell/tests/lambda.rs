@@ -238,7 +238,10 @@ impl Bootstrap {
         let config_path = dir.join("trailbell.toml");
         std::fs::write(&config_path, config).expect("write the configuration");
         let log = dir.join("bootstrap.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        // The measurement below may run the packaged (release, musl) binary instead.
+        let binary = std::env::var("TRAILBELL_BOOTSTRAP")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_bootstrap").to_owned());
+        let mut command = Command::new(binary);
         command
             .env("AWS_LAMBDA_RUNTIME_API", api.address.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", "trailbell")
@@ -607,4 +610,78 @@ async fn a_missing_ssm_parameter_is_an_init_error() {
         }
         other => panic!("expected an init error, got {other:?}"),
     }
+}
+
+/// Cold start and per-event cost through this Runtime API (docs/PERFORMANCE.md, "Lambda"):
+/// `TRAILBELL_BOOTSTRAP=target/x86_64-unknown-linux-musl/release/bootstrap cargo test -p trailbell
+/// --release --test lambda -- --ignored --nocapture measure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run by hand"]
+async fn measure_cold_start_and_per_event_cost() {
+    const EVENTS: usize = 500;
+    let hook = Recorder::always(Reply::ok());
+    let mut api = RuntimeApi::start().await;
+    let root = envelope(ROOT_SIGN_IN);
+    let other = envelope(IAM_SIGN_IN);
+    let mut cold = Vec::new();
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        *api.shared.first_next.lock().expect("lock") = None;
+        let started = Instant::now();
+        let bootstrap =
+            Bootstrap::start(&api, dir.path(), &config("", &hook.url("/"), "", ""), &[]);
+        let answer = api.invoke(&root, Duration::from_secs(30)).await;
+        let answered = Instant::now();
+        response(answer, &bootstrap);
+        let ready = api
+            .shared
+            .first_next
+            .lock()
+            .expect("lock")
+            .expect("asked for an event");
+        cold.push((ready - started, answered - started));
+    }
+    for (ready, answered) in &cold {
+        println!(
+            "cold start: first `next` after {ready:?}, first answer (1 alert) after {answered:?}"
+        );
+    }
+    // Warm: events that match nothing, then events that each raise and deliver one alert.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let bootstrap = Bootstrap::start(&api, dir.path(), &config("", &hook.url("/"), "", ""), &[]);
+    response(
+        api.invoke(&other, Duration::from_secs(30)).await,
+        &bootstrap,
+    );
+    let started = Instant::now();
+    for _ in 0..EVENTS {
+        response(
+            api.invoke(&other, Duration::from_secs(30)).await,
+            &bootstrap,
+        );
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "warm, no match: {EVENTS} invocations in {elapsed:?}: {:.0}/s, {:?} each",
+        EVENTS as f64 / elapsed.as_secs_f64(),
+        elapsed / EVENTS as u32
+    );
+    let started = Instant::now();
+    for index in 0..EVENTS {
+        let event = root.replace(
+            "ea1e0000-0000-4000-8000-000000000002",
+            &format!("ea1e0000-0000-4000-8000-{index:012}"),
+        );
+        let answer = response(
+            api.invoke(&event, Duration::from_secs(30)).await,
+            &bootstrap,
+        );
+        assert_eq!(answer["delivered"], 1, "{answer}");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "warm, one alert delivered to a local webhook: {EVENTS} invocations in {elapsed:?}: {:.0}/s, {:?} each",
+        EVENTS as f64 / elapsed.as_secs_f64(),
+        elapsed / EVENTS as u32
+    );
 }

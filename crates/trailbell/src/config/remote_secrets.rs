@@ -50,10 +50,8 @@ pub fn references(text: &str) -> Result<Vec<String>, RemoteSecretError> {
 
 fn collect(value: &toml::Value, found: &mut Vec<String>) {
     match value {
-        toml::Value::String(text) if is_remote_reference(text) => {
-            if !found.contains(text) {
-                found.push(text.clone());
-            }
+        toml::Value::String(text) if is_remote_reference(text) && !found.contains(text) => {
+            found.push(text.clone());
         }
         toml::Value::Array(items) => items.iter().for_each(|item| collect(item, found)),
         toml::Value::Table(table) => table.values().for_each(|item| collect(item, found)),
