@@ -7,6 +7,7 @@
 
 mod check;
 mod file;
+pub mod remote_secrets;
 mod secret_ref;
 
 use std::net::SocketAddr;

@@ -1,6 +1,8 @@
 //! Secrets in the configuration are written as references, so the file can be committed:
 //! `env:NAME` (an environment variable) or `file:PATH` (a file's contents, trimmed). A plain value
-//! is taken as it is.
+//! is taken as it is. `ssm:NAME` and `secretsmanager:ID` name AWS-held secrets that the caller
+//! fetched beforehand ([`super::remote_secrets`]); they are looked up whole through the same
+//! resolver, so a caller that fetched nothing refuses them instead of taking the text as a secret.
 
 use crate::secret::Secret;
 
@@ -24,6 +26,16 @@ pub fn resolve_secret(
             Some(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
             Some(_) => Err(format!("the environment variable {name} is empty")),
             None => Err(format!("the environment variable {name} is not set")),
+        };
+    }
+    if super::remote_secrets::is_remote_reference(reference) {
+        return match env(reference) {
+            Some(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
+            Some(_) => Err(format!("the secret {reference} is empty")),
+            None => Err(format!(
+                "the secret {reference} was not fetched (SSM and Secrets Manager references \
+                 are resolved by the Lambda build)"
+            )),
         };
     }
     if let Some(path) = reference.strip_prefix("file:") {

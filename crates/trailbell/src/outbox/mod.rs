@@ -12,10 +12,10 @@
 //! A row's states: `pending` (waiting for its next attempt), `in_flight` (claimed by a worker),
 //! `delivered`, `dead`. docs/decisions/0006-outbox-and-delivery.md gives the reasoning.
 
-mod dlq;
+pub(crate) mod dlq;
 pub mod rate;
 pub mod retry;
-mod store;
+pub(crate) mod store;
 pub mod worker;
 
 use std::time::{SystemTime, UNIX_EPOCH};

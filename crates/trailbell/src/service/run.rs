@@ -305,7 +305,7 @@ impl Service {
 }
 
 /// The rules the configuration defines: its rule packs' and its own, as registry rules.
-fn managed_rules(config: &Config) -> Result<Vec<StoredRule>, ServiceError> {
+pub fn managed_rules(config: &Config) -> Result<Vec<StoredRule>, ServiceError> {
     let mut rules = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut push = |rule: StoredRule, rules: &mut Vec<StoredRule>| {

@@ -1,0 +1,285 @@
+//! Delivery inside one invocation: an event's outbox rows sent through their destinations'
+//! [`TargetClient`]s, each retried by its target's `RetryPolicy` (backoff with jitter, the
+//! target's `Retry-After`) for as long as the invocation's remaining time allows. What is still
+//! undelivered when time runs out stays pending in the outbox and fails the invocation, so
+//! EventBridge invokes again with the same event; rows delivered or dead by then are not sent
+//! again (their idempotency keys are in the store).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use crate::outbox::dlq::{Cause, DeadLetters};
+use crate::outbox::retry::{self, Backoff, Decision};
+use crate::outbox::store::{self as rows, Death};
+use crate::outbox::{MessageAttributes, OutboxError, now_ms};
+use crate::targets::RetryPolicy;
+use crate::targets::client::{DeliveryError, Outgoing, TargetClient};
+
+/// Time kept back from the deadline to record outcomes and answer the Runtime API.
+pub const RESERVE: Duration = Duration::from_millis(300);
+
+/// A row to deliver.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// The destination's name.
+    pub destination: String,
+    /// What to send.
+    pub outgoing: Outgoing,
+    /// Attempts made before (earlier invocations).
+    pub attempts: u32,
+    /// The target's retry policy.
+    pub policy: RetryPolicy,
+    /// When the row's age started counting (Unix ms).
+    pub age_from_ms: i64,
+    /// Its dead-letter queue.
+    pub dead_letter_queue_url: Option<String>,
+}
+
+/// How one row ended in this invocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The target confirmed it.
+    Delivered,
+    /// Given up for good (sent to its dead-letter queue when it has one).
+    Dead,
+    /// Not delivered in time; pending in the outbox. The last error.
+    Pending(String),
+}
+
+/// The rows of event `event_id` still to deliver (pending, or in flight when an earlier
+/// invocation of this process ended mid-attempt), oldest first; with a thread reply's parent
+/// `ts` filled in when the parent is delivered.
+pub fn rows_of_event(connection: &Connection, event_id: &str) -> Result<Vec<Row>, OutboxError> {
+    select(
+        connection,
+        "event_id = ?1 AND state IN ('pending', 'in_flight')",
+        params![event_id],
+    )
+}
+
+/// Other rows that are due (dedup summaries of closed windows; rows of events whose invocation
+/// failed), at most `limit`: delivered on the way, best effort.
+pub fn due_backlog(
+    connection: &Connection,
+    event_id: &str,
+    limit: usize,
+) -> Result<Vec<Row>, OutboxError> {
+    select(
+        connection,
+        "event_id != ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2 LIMIT ?3",
+        params![event_id, now_ms(), i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
+}
+
+fn select(
+    connection: &Connection,
+    condition: &str,
+    parameters: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Row>, OutboxError> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT id, idempotency_key, rule_name, target_id, event_id, payload, attributes,
+            attempts, maximum_retry_attempts, maximum_event_age_seconds, age_from_ms,
+            dead_letter_queue_url, destination
+         FROM outbox WHERE {condition}"
+    ))?;
+    let found = statement.query_map(parameters, |row| {
+        let attributes: String = row.get(6)?;
+        Ok(Row {
+            outgoing: Outgoing {
+                id: row.get(0)?,
+                idempotency_key: row.get(1)?,
+                rule_name: row.get(2)?,
+                target_id: row.get(3)?,
+                event_id: row.get(4)?,
+                payload: row.get(5)?,
+                attributes: serde_json::from_str::<MessageAttributes>(&attributes)
+                    .unwrap_or_default(),
+                thread_ts: None,
+            },
+            attempts: row.get(7)?,
+            policy: RetryPolicy {
+                maximum_retry_attempts: row.get(8)?,
+                maximum_event_age_seconds: row.get(9)?,
+            },
+            age_from_ms: row.get(10)?,
+            dead_letter_queue_url: row.get(11)?,
+            destination: row.get(12)?,
+        })
+    })?;
+    let mut rows = found.collect::<Result<Vec<_>, _>>()?;
+    rows.sort_by_key(|row| row.outgoing.id);
+    for row in &mut rows {
+        if let Some(parent) = &row.outgoing.attributes.thread_parent_key {
+            row.outgoing.thread_ts = connection
+                .query_row(
+                    "SELECT remote_id FROM outbox WHERE idempotency_key = ?1
+                     AND state = 'delivered'",
+                    [parent],
+                    |found| found.get::<_, Option<String>>(0),
+                )
+                .optional()?
+                .flatten();
+        }
+    }
+    Ok(rows)
+}
+
+/// Delivers rows within the invocation's time.
+pub(crate) struct Delivery<'a> {
+    /// A client per destination name.
+    pub clients: &'a BTreeMap<String, (TargetClient, Duration)>,
+    /// The store.
+    pub connection: &'a std::sync::Mutex<Connection>,
+    /// Dead-letter queue clients.
+    pub(crate) dead_letters: &'a mut DeadLetters,
+    /// Backoff between attempts in this invocation.
+    pub backoff: Backoff,
+    /// The invocation's deadline, Unix ms.
+    pub deadline_ms: i64,
+}
+
+impl Delivery<'_> {
+    /// Sends `row` until it is delivered, dead, or out of time (`retries == false`: one attempt).
+    pub async fn deliver(&mut self, row: Row, retries: bool) -> Result<Ending, OutboxError> {
+        let Some((client, timeout)) = self.clients.get(&row.destination) else {
+            return Ok(Ending::Pending(format!(
+                "the destination {} is not configured",
+                row.destination
+            )));
+        };
+        let id = row.outgoing.id;
+        let mut attempts = row.attempts;
+        loop {
+            let now = now_ms();
+            if now >= retry::deadline(row.policy, row.age_from_ms) {
+                self.die(
+                    &row,
+                    attempts,
+                    None,
+                    Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED),
+                )
+                .await?;
+                return Ok(Ending::Dead);
+            }
+            let left = self.left_ms(now);
+            if left <= 0 {
+                return Ok(Ending::Pending("no time left in the invocation".to_owned()));
+            }
+            let limit = (*timeout).min(Duration::from_millis(left.unsigned_abs()));
+            let started = now_ms();
+            let result = match tokio::time::timeout(limit, client.deliver(&row.outgoing)).await {
+                Ok(result) => result,
+                Err(_) => Err(DeliveryError::timeout(limit)),
+            };
+            attempts += 1;
+            let error = match result {
+                Ok(delivered) => {
+                    self.db(|c| rows::record_delivered(c, id, started, now_ms(), &delivered))?;
+                    tracing::info!(
+                        destination = %row.destination, rule = %row.outgoing.rule_name,
+                        event = %row.outgoing.event_id, attempts, "Alert delivered."
+                    );
+                    return Ok(Ending::Delivered);
+                }
+                Err(error) => error,
+            };
+            let decision = retry::decide(
+                row.policy,
+                &self.backoff,
+                attempts,
+                row.age_from_ms,
+                now_ms(),
+                &error,
+            );
+            match decision {
+                Decision::Dead(condition) => {
+                    self.die(&row, attempts, Some((started, &error)), condition)
+                        .await?;
+                    return Ok(Ending::Dead);
+                }
+                Decision::RetryAt(at_ms) => {
+                    tracing::warn!(
+                        destination = %row.destination, event = %row.outgoing.event_id,
+                        attempts, error = %error, "Delivery failed."
+                    );
+                    // The next attempt needs time to run too: half a second at least.
+                    let fits = retries && self.left_ms(at_ms) > 500;
+                    let next = if fits { at_ms } else { now_ms() };
+                    self.db(|c| rows::record_retry(c, id, started, next, &error))?;
+                    if !fits {
+                        return Ok(Ending::Pending(error.to_string()));
+                    }
+                    let wait = u64::try_from(at_ms.saturating_sub(now_ms())).unwrap_or(0);
+                    // A backoff delay, not synchronisation.
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
+            }
+        }
+    }
+
+    /// Milliseconds left at `at` before the deadline less [`RESERVE`].
+    fn left_ms(&self, at: i64) -> i64 {
+        let reserve = i64::try_from(RESERVE.as_millis()).unwrap_or(0);
+        self.deadline_ms - reserve - at
+    }
+
+    fn db<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, OutboxError>,
+    ) -> Result<T, OutboxError> {
+        let connection = self
+            .connection
+            .lock()
+            .map_err(|_| OutboxError::Task("the store connection is poisoned".to_owned()))?;
+        work(&connection)
+    }
+
+    async fn die(
+        &mut self,
+        row: &Row,
+        attempts: u32,
+        attempt: Option<(i64, &DeliveryError)>,
+        condition: Option<&'static str>,
+    ) -> Result<(), OutboxError> {
+        let (code, message) = match attempt {
+            Some((_, error)) => (error.code.clone(), error.message.clone()),
+            None => (
+                String::new(),
+                "the event is older than the target allows".to_owned(),
+            ),
+        };
+        tracing::error!(
+            destination = %row.destination, rule = %row.outgoing.rule_name,
+            event = %row.outgoing.event_id, attempts, error_code = %code, error = %message,
+            exhausted_retry_condition = condition.unwrap_or("none"),
+            "Delivery failed for good; the alert is a dead letter."
+        );
+        let dead_letter_status = match &row.dead_letter_queue_url {
+            Some(queue_url) => {
+                let cause = Cause {
+                    code: &code,
+                    message: &message,
+                    attempts,
+                    exhausted_retry_condition: condition,
+                };
+                let status = self
+                    .dead_letters
+                    .send(queue_url, &row.outgoing, &cause)
+                    .await;
+                if status != "sent" {
+                    tracing::error!(status = %status, "Cannot send a dead letter to its queue.");
+                }
+                Some(status)
+            }
+            None => None,
+        };
+        let death = Death {
+            attempt,
+            exhausted_retry_condition: condition,
+            dead_letter_status,
+        };
+        self.db(|c| rows::record_dead(c, row.outgoing.id, now_ms(), &death))
+    }
+}
