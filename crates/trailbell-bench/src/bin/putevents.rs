@@ -382,14 +382,30 @@ async fn main() {
 
     // Latency: a steady rate, every event's alert timed from its request to the webhook.
     let before = sink.count.load(Ordering::Relaxed);
-    let paced = paced_load(&url, options.latency_events, options.rate, options.events, options.rules).await;
-    drained(&sink, before + options.latency_events / 10, Duration::from_secs(600)).await;
+    let paced = paced_load(
+        &url,
+        options.latency_events,
+        options.rate,
+        options.events,
+        options.rules,
+    )
+    .await;
+    drained(
+        &sink,
+        before + options.latency_events / 10,
+        Duration::from_secs(600),
+    )
+    .await;
     let mut hand_off: Vec<Duration> = {
         let received = sink.received.lock().expect("sink lock");
         paced
             .sent
             .iter()
-            .filter_map(|(id, sent)| received.get(id).map(|at| at.saturating_duration_since(*sent)))
+            .filter_map(|(id, sent)| {
+                received
+                    .get(id)
+                    .map(|at| at.saturating_duration_since(*sent))
+            })
             .collect()
     };
     hand_off.sort();

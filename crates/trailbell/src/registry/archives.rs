@@ -44,6 +44,9 @@ impl Registry {
             }
             Ok(())
         })?;
+        self.inner
+            .archives_exist
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.describe_archive(name)
     }
 
@@ -77,7 +80,31 @@ impl Registry {
                 )));
             }
             Ok(())
-        })
+        })?;
+        self.refresh_archives_exist()?;
+        Ok(())
+    }
+
+    /// Whether any archive may exist (false only when the store was seen to hold none).
+    pub fn may_have_archives(&self) -> bool {
+        self.inner
+            .archives_exist
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Looks at the store again for archives (after a start or a deletion).
+    pub fn refresh_archives_exist(&self) -> Result<bool, RegistryError> {
+        let exist = self.with(|connection| {
+            Ok(connection.query_row(
+                "SELECT EXISTS (SELECT 1 FROM registry_archives)",
+                [],
+                |row| row.get::<_, bool>(0),
+            )?)
+        })?;
+        self.inner
+            .archives_exist
+            .store(exist, std::sync::atomic::Ordering::SeqCst);
+        Ok(exist)
     }
 
     /// Writes `events` (accepted on `bus`) into each archive of the bus whose pattern they match,

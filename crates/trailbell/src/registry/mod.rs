@@ -147,6 +147,9 @@ struct Inner {
     account: String,
     region: String,
     changes: watch::Sender<u64>,
+    /// Whether any archive may exist: PutEvents skips archiving (a trip to the store) when none
+    /// does. Set when one is created, cleared only when the last is deleted.
+    archives_exist: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -168,14 +171,17 @@ impl Registry {
             rusqlite::params![DEFAULT_BUS, now_ms()],
         )?;
         let (changes, _) = watch::channel(0);
-        Ok(Registry {
+        let registry = Registry {
             inner: Arc::new(Inner {
                 connection: Mutex::new(connection),
                 account: account.to_owned(),
                 region: region.to_owned(),
                 changes,
+                archives_exist: std::sync::atomic::AtomicBool::new(true),
             }),
-        })
+        };
+        registry.refresh_archives_exist()?;
+        Ok(registry)
     }
 
     /// The account id in ARNs.

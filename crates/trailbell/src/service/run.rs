@@ -511,17 +511,19 @@ async fn run_acceptor(
     mut receiver: mpsc::Receiver<Submission>,
     deliverer: Arc<tokio::sync::Mutex<Option<Deliverer>>>,
 ) {
+    // When the next dedup window closes; learnt after each batch, in the same trip to the
+    // blocking pool.
+    let mut next_close = {
+        let (returned, close) = tokio::task::spawn_blocking(move || {
+            let close = acceptor.next_window_close();
+            (acceptor, close)
+        })
+        .await
+        .unwrap_or_else(|_| std::process::abort());
+        acceptor = returned;
+        close
+    };
     loop {
-        let next_close = {
-            let (returned, close) = tokio::task::spawn_blocking(move || {
-                let close = acceptor.next_window_close();
-                (acceptor, close)
-            })
-            .await
-            .unwrap_or_else(|_| std::process::abort());
-            acceptor = returned;
-            close
-        };
         let wait = next_close.map(|close| {
             Duration::from_millis(u64::try_from(close - crate::outbox::now_ms()).unwrap_or(0))
         });
@@ -542,15 +544,17 @@ async fn run_acceptor(
                 }
             }
         }
-        let (returned, written) = tokio::task::spawn_blocking(move || {
-            let mut written = match acceptor.sweep() {
-                Ok(written) => written,
-                Err(err) => {
-                    tracing::error!("closing dedup windows failed: {err}");
-                    0
+        let sweep_due = next_close.is_some_and(|close| close <= crate::outbox::now_ms());
+        let (returned, written, close) = tokio::task::spawn_blocking(move || {
+            let mut written = 0;
+            if sweep_due {
+                match acceptor.sweep() {
+                    Ok(count) => written += count,
+                    Err(err) => tracing::error!("closing dedup windows failed: {err}"),
                 }
-            };
-            if !batch.is_empty() {
+            }
+            let had_events = !batch.is_empty();
+            if had_events {
                 match acceptor.accept(batch) {
                     Ok(count) => written += count,
                     Err(err) => tracing::error!(
@@ -558,11 +562,14 @@ async fn run_acceptor(
                     ),
                 }
             }
-            (acceptor, written)
+            // Only a batch or a sweep can open or close a window.
+            let close = acceptor.next_window_close();
+            (acceptor, written, close)
         })
         .await
         .unwrap_or_else(|_| std::process::abort());
         acceptor = returned;
+        next_close = close;
         if written > 0
             && let Some(deliverer) = deliverer.lock().await.as_ref()
         {
