@@ -132,6 +132,10 @@ async fn start_sink() -> (String, Arc<Sink>) {
         }
     });
     tokio::spawn(async move {
+        use axum::serve::ListenerExt as _;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(listener, app).await;
     });
     (format!("http://{address}/"), sink)
