@@ -392,7 +392,7 @@ fn a_closed_stdout_is_not_an_error() {
 
 #[test]
 fn unknown_commands_are_usage_errors() {
-    let output = trailbell(&["run"]);
+    let output = trailbell(&["frobnicate"]);
     assert_eq!(code(&output), 2);
     assert!(
         stderr(&output).contains("unrecognized subcommand"),
