@@ -41,6 +41,9 @@ const RULE_STATES: &[&str] = &[
 ///
 /// ```
 /// let text = r#"
+/// [api]
+/// authentication = "disabled"
+///
 /// [destinations.hook]
 /// type = "webhook"
 /// endpoint = "env:HOOK_URL"
@@ -54,7 +57,7 @@ const RULE_STATES: &[&str] = &[
 /// let config = trailbell::config::parse("t.toml", text, &env)?;
 /// assert_eq!(config.rules[0].event_bus_name, "default");
 ///
-/// let err = trailbell::config::parse("t.toml", "[[rules]]\nName = 'a b'\n", &env).unwrap_err();
+/// let err = trailbell::config::parse("t.toml", "[[rules]]\nName = 'a b'\nEventPattern = '{}'\n", &env).unwrap_err();
 /// assert!(err.to_string().contains("t.toml: rules[0].Name:"), "{err}");
 /// # Ok::<(), trailbell::config::ConfigError>(())
 /// ```
