@@ -52,14 +52,7 @@ pub fn open_with(path: &Path, durability: Durability) -> Result<Connection, Stor
 /// the machine means one more delivery, which at-least-once delivery and the idempotency key
 /// allow. Accepting alerts keeps `FULL` ([`open`]).
 pub fn open_for_bookkeeping(path: &Path) -> Result<Connection, StoreError> {
-    let connection = open(path)?;
-    connection
-        .execute_batch("PRAGMA synchronous = NORMAL;")
-        .map_err(|source| StoreError {
-            path: path.display().to_string(),
-            source,
-        })?;
-    Ok(connection)
+    open_with(path, Durability::Process)
 }
 
 /// Waits a little for a lock held by another connection: `true` to try again. Naps grow from

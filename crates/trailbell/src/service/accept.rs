@@ -177,25 +177,15 @@ fn accept_event(
                 context.occurrences = occurrences;
                 for target in &runtime.targets {
                     match alert_payload(target, &value, &event.envelope, &context) {
-                        Ok(payload) => messages.push(NewMessage {
-                            destination: target.destination.clone(),
-                            rule_name: rule.name.clone(),
-                            target_id: target.id.clone(),
-                            event_id: event.id.clone(),
-                            idempotency_key: outbox::idempotency_key(
-                                &key_id,
-                                &runtime.arn,
-                                &target.id,
-                            ),
+                        Ok(payload) => messages.push(alert_message(
+                            target,
+                            &rule.name,
+                            &runtime.arn,
+                            &event.id,
+                            &key_id,
                             payload,
-                            attributes: MessageAttributes {
-                                message_group_id: target.message_group_id.clone(),
-                                ..MessageAttributes::default()
-                            },
-                            retry_policy: target.retry_policy,
-                            dead_letter_queue_url: target.dead_letter_queue_url.clone(),
-                            accepted_at_ms: now_ms,
-                        }),
+                            now_ms,
+                        )),
                         Err(err) => tracing::warn!(
                             rule = %rule.name, target = %target.id,
                             "the target's input could not be rendered; nothing sent to it: {err}"
@@ -236,6 +226,35 @@ fn accept_event(
     Ok(())
 }
 
+/// The outbox row of one alert for one target; `key_id` names the alert in its idempotency key
+/// (the event's id, or a replay's or a summary's name for it).
+#[allow(clippy::too_many_arguments)]
+fn alert_message(
+    target: &super::bus::TargetRuntime,
+    rule_name: &str,
+    rule_arn: &str,
+    event_id: &str,
+    key_id: &str,
+    payload: String,
+    now_ms: i64,
+) -> NewMessage {
+    NewMessage {
+        destination: target.destination.clone(),
+        rule_name: rule_name.to_owned(),
+        target_id: target.id.clone(),
+        event_id: event_id.to_owned(),
+        idempotency_key: outbox::idempotency_key(key_id, rule_arn, &target.id),
+        payload,
+        attributes: MessageAttributes {
+            message_group_id: target.message_group_id.clone(),
+            ..MessageAttributes::default()
+        },
+        retry_policy: target.retry_policy,
+        dead_letter_queue_url: target.dead_letter_queue_url.clone(),
+        accepted_at_ms: now_ms,
+    }
+}
+
 /// A closed dedup window's summary, for every target of its rule that did not get the repeats
 /// as thread replies.
 fn summary_messages(
@@ -271,29 +290,15 @@ fn summary_messages(
                     continue;
                 }
                 match alert_payload(target, &value, &summary.last_envelope, &context) {
-                    Ok(payload) => messages.push(NewMessage {
-                        destination: target.destination.clone(),
-                        rule_name: rule.name.clone(),
-                        target_id: target.id.clone(),
-                        event_id: value
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        idempotency_key: outbox::idempotency_key(
-                            &summary_id,
-                            &runtime.arn,
-                            &target.id,
-                        ),
+                    Ok(payload) => messages.push(alert_message(
+                        target,
+                        &rule.name,
+                        &runtime.arn,
+                        value.get("id").and_then(Value::as_str).unwrap_or_default(),
+                        &summary_id,
                         payload,
-                        attributes: MessageAttributes {
-                            message_group_id: target.message_group_id.clone(),
-                            ..MessageAttributes::default()
-                        },
-                        retry_policy: target.retry_policy,
-                        dead_letter_queue_url: target.dead_letter_queue_url.clone(),
-                        accepted_at_ms: now_ms,
-                    }),
+                        now_ms,
+                    )),
                     Err(err) => tracing::warn!(
                         rule = %rule.name, target = %target.id,
                         "a dedup summary could not be rendered: {err}"
