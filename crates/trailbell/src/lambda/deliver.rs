@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::outbox::dlq::{Cause, DeadLetters};
 use crate::outbox::retry::{self, Backoff, Decision};
-use crate::outbox::store::{self as rows, Death};
-use crate::outbox::{MessageAttributes, OutboxError, now_ms};
+use crate::outbox::store::{self as rows, DELIVERY_COLUMNS, Death, delivery_columns};
+use crate::outbox::{OutboxError, now_ms};
 use crate::targets::RetryPolicy;
 use crate::targets::client::{DeliveryError, Outgoing, TargetClient};
 
@@ -79,32 +79,16 @@ fn select(
     parameters: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Row>, OutboxError> {
     let mut statement = connection.prepare(&format!(
-        "SELECT id, idempotency_key, rule_name, target_id, event_id, payload, attributes,
-            attempts, maximum_retry_attempts, maximum_event_age_seconds, age_from_ms,
-            dead_letter_queue_url, destination
-         FROM outbox WHERE {condition}"
+        "SELECT {DELIVERY_COLUMNS}, destination FROM outbox WHERE {condition}"
     ))?;
     let found = statement.query_map(parameters, |row| {
-        let attributes: String = row.get(6)?;
+        let head = delivery_columns(row)?;
         Ok(Row {
-            outgoing: Outgoing {
-                id: row.get(0)?,
-                idempotency_key: row.get(1)?,
-                rule_name: row.get(2)?,
-                target_id: row.get(3)?,
-                event_id: row.get(4)?,
-                payload: row.get(5)?,
-                attributes: serde_json::from_str::<MessageAttributes>(&attributes)
-                    .unwrap_or_default(),
-                thread_ts: None,
-            },
-            attempts: row.get(7)?,
-            policy: RetryPolicy {
-                maximum_retry_attempts: row.get(8)?,
-                maximum_event_age_seconds: row.get(9)?,
-            },
-            age_from_ms: row.get(10)?,
-            dead_letter_queue_url: row.get(11)?,
+            outgoing: head.outgoing,
+            attempts: head.attempts,
+            policy: head.policy,
+            age_from_ms: head.age_from_ms,
+            dead_letter_queue_url: head.dead_letter_queue_url,
             destination: row.get(12)?,
         })
     })?;

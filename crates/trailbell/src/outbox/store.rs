@@ -372,6 +372,44 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<MessageSummary> {
 
 // The workers' side.
 
+/// The first twelve columns every delivery reads, in this order; callers add their own after.
+pub(crate) const DELIVERY_COLUMNS: &str = "id, idempotency_key, rule_name, target_id, event_id, \
+    payload, attributes, attempts, maximum_retry_attempts, maximum_event_age_seconds, \
+    age_from_ms, dead_letter_queue_url";
+
+/// What a row holds for a delivery attempt: [`DELIVERY_COLUMNS`], read.
+pub(crate) struct DeliveryColumns {
+    pub outgoing: Outgoing,
+    pub attempts: u32,
+    pub policy: RetryPolicy,
+    pub age_from_ms: i64,
+    pub dead_letter_queue_url: Option<String>,
+}
+
+/// Reads [`DELIVERY_COLUMNS`] (columns 0 to 11) of a row.
+pub(crate) fn delivery_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryColumns> {
+    let attributes: String = row.get(6)?;
+    Ok(DeliveryColumns {
+        outgoing: Outgoing {
+            id: row.get(0)?,
+            idempotency_key: row.get(1)?,
+            rule_name: row.get(2)?,
+            target_id: row.get(3)?,
+            event_id: row.get(4)?,
+            payload: row.get(5)?,
+            attributes: serde_json::from_str::<MessageAttributes>(&attributes).unwrap_or_default(),
+            thread_ts: None,
+        },
+        attempts: row.get(7)?,
+        policy: RetryPolicy {
+            maximum_retry_attempts: row.get(8)?,
+            maximum_event_age_seconds: row.get(9)?,
+        },
+        age_from_ms: row.get(10)?,
+        dead_letter_queue_url: row.get(11)?,
+    })
+}
+
 /// A row a worker claimed (now `in_flight`).
 #[derive(Clone, Debug)]
 pub(crate) struct Claimed {
@@ -453,34 +491,21 @@ pub(crate) fn claim_next(
     let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let found = tx
         .query_row(
-            "SELECT id, idempotency_key, rule_name, target_id, event_id, payload, attributes,
-                attempts, maximum_retry_attempts, maximum_event_age_seconds, age_from_ms,
-                dead_letter_queue_url, last_error
-             FROM outbox
-             WHERE destination = ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2
-             ORDER BY next_attempt_at_ms, id LIMIT 1",
+            &format!(
+                "SELECT {DELIVERY_COLUMNS}, last_error
+                 FROM outbox
+                 WHERE destination = ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2
+                 ORDER BY next_attempt_at_ms, id LIMIT 1"
+            ),
             params![destination, now],
             |row| {
-                let attributes: String = row.get(6)?;
+                let head = delivery_columns(row)?;
                 Ok(Claimed {
-                    outgoing: Outgoing {
-                        id: row.get(0)?,
-                        idempotency_key: row.get(1)?,
-                        rule_name: row.get(2)?,
-                        target_id: row.get(3)?,
-                        event_id: row.get(4)?,
-                        payload: row.get(5)?,
-                        attributes: serde_json::from_str::<MessageAttributes>(&attributes)
-                            .unwrap_or_default(),
-                        thread_ts: None,
-                    },
-                    attempts: row.get(7)?,
-                    policy: RetryPolicy {
-                        maximum_retry_attempts: row.get(8)?,
-                        maximum_event_age_seconds: row.get(9)?,
-                    },
-                    age_from_ms: row.get(10)?,
-                    dead_letter_queue_url: row.get(11)?,
+                    outgoing: head.outgoing,
+                    attempts: head.attempts,
+                    policy: head.policy,
+                    age_from_ms: head.age_from_ms,
+                    dead_letter_queue_url: head.dead_letter_queue_url,
                     last_error: row.get(12)?,
                     parent: None,
                 })
