@@ -771,3 +771,38 @@ Targets = [{{ Id = "chatbot", Arn = "chatbot" }}]
     );
     assert_eq!(service.terminate(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_json_object_per_line() {
+    let hook = Recorder::always(Reply::status(500, "down"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start_with(
+        Some(&webhook_config(
+            &hook.url("/secret-path-token"),
+            ROOT_SIGN_IN_RULE,
+        )),
+        &dir.path().join("data"),
+        &[],
+        &["--log-format", "json"],
+    );
+    put_events(
+        &service.address,
+        json!([entry_from_fixture("console-login-root-no-mfa")]),
+    )
+    .await;
+    // Two targets, each failing at least once: the failures are logged.
+    hook.wait_for(2).await;
+    service.stderr_line_with("Delivery failed");
+    let stderr = service.stderr_text();
+    for line in stderr.lines() {
+        let value: Value =
+            serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {line}"));
+        assert!(value["level"].is_string(), "{line}");
+    }
+    assert!(stderr.contains("\"destination\":\"hook\""), "{stderr}");
+    assert!(
+        !stderr.contains("secret-path-token"),
+        "the endpoint leaked: {stderr}"
+    );
+    assert_eq!(service.terminate(), 0);
+}

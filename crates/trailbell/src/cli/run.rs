@@ -51,14 +51,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let service = Service::start(config, args.data_dir.clone()).await?;
-        eprintln!(
+        let banner = format!(
             "trailbell: listening on http://{} (EventBridge API; /health, /metrics); {} rules; store {}",
             service.api_address(),
             service.configured_rules(),
             service.store_path().display()
         );
+        // JSON logs stay JSON: every line on standard error is then one object.
+        match args.log_format {
+            LogFormat::Text => eprintln!("{banner}"),
+            LogFormat::Json => tracing::info!(address = %service.api_address(), "{banner}"),
+        }
         wait_for_signal().await?;
-        eprintln!("trailbell: stopping");
+        match args.log_format {
+            LogFormat::Text => eprintln!("trailbell: stopping"),
+            LogFormat::Json => tracing::info!("trailbell: stopping"),
+        }
         service.stop().await?;
         anyhow::Ok(())
     })?;

@@ -15,6 +15,7 @@ pub struct ServiceProcess {
     pub address: String,
     pub stdout: mpsc::Receiver<String>,
     pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stderr_lines: mpsc::Receiver<String>,
 }
 
 impl ServiceProcess {
@@ -29,8 +30,22 @@ impl ServiceProcess {
         data_dir: &Path,
         env: &[(&str, &str)],
     ) -> ServiceProcess {
+        ServiceProcess::start_with(config, data_dir, env, &[])
+    }
+
+    /// With environment variables and extra arguments of `trailbell run`.
+    pub fn start_with(
+        config: Option<&str>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> ServiceProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_trailbell"));
-        command.arg("run").arg("--data-dir").arg(data_dir);
+        command
+            .arg("run")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args);
         command.args(["--listen", "127.0.0.1:0"]);
         if let Some(config) = config {
             let path = data_dir.with_extension("toml");
@@ -52,14 +67,20 @@ impl ServiceProcess {
         let stderr_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("stderr is piped");
         let lines = std::sync::Arc::clone(&stderr_lines);
+        let (stderr_tx, stderr_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let address = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let address = rest
+                        .split(|c: char| c.is_whitespace() || c == '"')
+                        .next()
+                        .unwrap_or("")
+                        .to_owned();
                     let _ = address_tx.send(address);
                 }
-                lines.lock().expect("stderr lock").push(line);
+                lines.lock().expect("stderr lock").push(line.clone());
+                let _ = stderr_tx.send(line);
             }
         });
         let (stdout_tx, stdout_rx) = mpsc::channel();
@@ -87,6 +108,7 @@ impl ServiceProcess {
             address,
             stdout: stdout_rx,
             stderr: stderr_lines,
+            stderr_lines: stderr_rx,
         }
     }
 
@@ -104,6 +126,22 @@ impl ServiceProcess {
                 Ok(_) => {}
                 Err(_) => panic!(
                     "no stdout line with {needle:?} within 30 s; stderr:\n{}",
+                    self.stderr_text()
+                ),
+            }
+        }
+    }
+
+    /// Waits for a standard-error line containing `needle`; returns it.
+    pub fn stderr_line_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no stderr line with {needle:?} within 30 s:\n{}",
                     self.stderr_text()
                 ),
             }
