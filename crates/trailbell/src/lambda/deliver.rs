@@ -240,25 +240,16 @@ impl Delivery<'_> {
             exhausted_retry_condition = condition.unwrap_or("none"),
             "Delivery failed for good; the alert is a dead letter."
         );
-        let dead_letter_status = match &row.dead_letter_queue_url {
-            Some(queue_url) => {
-                let cause = Cause {
-                    code: &code,
-                    message: &message,
-                    attempts,
-                    exhausted_retry_condition: condition,
-                };
-                let status = self
-                    .dead_letters
-                    .send(queue_url, &row.outgoing, &cause)
-                    .await;
-                if status != "sent" {
-                    tracing::error!(status = %status, "Cannot send a dead letter to its queue.");
-                }
-                Some(status)
-            }
-            None => None,
+        let cause = Cause {
+            code: &code,
+            message: &message,
+            attempts,
+            exhausted_retry_condition: condition,
         };
+        let dead_letter_status = self
+            .dead_letters
+            .send_if_any(row.dead_letter_queue_url.as_deref(), &row.outgoing, &cause)
+            .await;
         let death = Death {
             attempt,
             exhausted_retry_condition: condition,

@@ -34,6 +34,26 @@ impl DeadLetters {
         }
     }
 
+    /// Sends a dead letter to its queue when it has one (logging a failure), and returns the
+    /// status to record with the row: `None` without a queue.
+    pub async fn send_if_any(
+        &mut self,
+        queue_url: Option<&str>,
+        message: &Outgoing,
+        cause: &Cause<'_>,
+    ) -> Option<String> {
+        let queue_url = queue_url?;
+        let status = self.send(queue_url, message, cause).await;
+        if status != "sent" {
+            tracing::error!(
+                id = message.id,
+                status = %status,
+                "Cannot send a dead letter to its queue."
+            );
+        }
+        Some(status)
+    }
+
     /// Sends `message` to `queue_url`; returns the status to record: `sent` or `failed: ...`.
     pub async fn send(&mut self, queue_url: &str, message: &Outgoing, cause: &Cause<'_>) -> String {
         if !self.clients.contains_key(queue_url) {

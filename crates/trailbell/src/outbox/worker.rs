@@ -452,30 +452,20 @@ impl Worker {
             exhausted_retry_condition = condition.unwrap_or("none"),
             "Delivery failed for good; the alert is a dead letter."
         );
-        let dead_letter_status = match &claimed.dead_letter_queue_url {
-            Some(queue_url) => {
-                let cause = Cause {
-                    code: &code,
-                    message: &message,
-                    attempts,
-                    exhausted_retry_condition: condition,
-                };
-                let status = self
-                    .dead_letters
-                    .send(queue_url, &claimed.outgoing, &cause)
-                    .await;
-                if status != "sent" {
-                    tracing::error!(
-                        destination = %self.destination.name,
-                        id,
-                        status = %status,
-                        "Cannot send a dead letter to its queue."
-                    );
-                }
-                Some(status)
-            }
-            None => None,
+        let cause = Cause {
+            code: &code,
+            message: &message,
+            attempts,
+            exhausted_retry_condition: condition,
         };
+        let dead_letter_status = self
+            .dead_letters
+            .send_if_any(
+                claimed.dead_letter_queue_url.as_deref(),
+                &claimed.outgoing,
+                &cause,
+            )
+            .await;
         let result = self
             .db(move |connection| {
                 let death = Death {
