@@ -3,9 +3,11 @@
 //! skip, without it: run them with `scripts/lib/with-test-services cargo test -p trailbell --test
 //! delivery`). Tests wait for recorded requests and broadcast outcomes, never by sleeping.
 
+mod common;
 #[path = "common/recorder.rs"]
 mod recorder;
 
+use common::moto_endpoint;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -677,17 +679,6 @@ async fn secrets_never_reach_errors_listings_or_logs() {
 }
 
 // SNS and SQS against moto.
-
-/// The moto server's endpoint; a test that needs it fails (never skips) without it.
-fn moto_endpoint() -> String {
-    match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: these tests need a moto server; \
-             run them with ./scripts/test (or scripts/lib/with-test-services cargo test ...)"
-        ),
-    }
-}
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), now_ms())

@@ -4,22 +4,13 @@
 //! tests share one server. Without the endpoint these tests fail (never skip): run them with
 //! `./scripts/test` or `scripts/lib/with-test-services cargo test -p trailbell --test deploy`.
 
+mod common;
+use common::moto_endpoint;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Value, json};
-
-/// The moto server's endpoint; a test that needs it fails (never skips) without it.
-fn moto_endpoint() -> String {
-    match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: these tests need a moto server; \
-             run them with ./scripts/test (or scripts/lib/with-test-services cargo test ...)"
-        ),
-    }
-}
 
 /// A fresh account in moto: the credentials of a role assumed in an account id no other test uses.
 struct Account {

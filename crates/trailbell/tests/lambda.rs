@@ -5,9 +5,11 @@
 //! (`TRAILBELL_TEST_MOTO_ENDPOINT`, see tests/s3.rs). Nothing sleeps to synchronise: the test
 //! waits for the Runtime API to receive the answer, and delivery happens before the answer.
 
+mod common;
 #[path = "common/recorder.rs"]
 mod recorder;
 
+use common::moto_endpoint;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -477,17 +479,6 @@ async fn an_invalid_configuration_is_reported_as_an_init_error() {
 }
 
 // AWS through moto.
-
-/// The moto server's endpoint; a test that needs it fails (never skips) without it.
-fn moto_endpoint() -> String {
-    match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: these tests need a moto server; \
-             run them with ./scripts/test (or scripts/lib/with-test-services cargo test ...)"
-        ),
-    }
-}
 
 async fn moto_sdk(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

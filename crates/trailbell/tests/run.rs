@@ -346,13 +346,7 @@ async fn a_watched_directory_feeds_the_rules() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_notifications_on_an_sqs_queue_feed_the_rules_and_are_deleted_after() {
-    let moto = match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: run with ./scripts/test \
-             (or scripts/lib/with-test-services cargo test ...)"
-        ),
-    };
+    let moto = common::moto_endpoint();
     let suffix = std::process::id();
     let bucket = format!("run-trail-{suffix}");
     let queue = format!("run-notifications-{suffix}");
@@ -664,10 +658,7 @@ Targets = [{ Id = "t", Arn = "hook" }]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_sns_destination_in_chatbot_format_reaches_a_subscribed_queue() {
-    let moto = match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!("TRAILBELL_TEST_MOTO_ENDPOINT is not set: run with ./scripts/test"),
-    };
+    let moto = common::moto_endpoint();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&moto)
         .region(aws_config::Region::new("us-east-1"))

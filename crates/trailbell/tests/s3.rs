@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::moto_endpoint;
 use common::workspace_root;
 
 use std::path::{Path, PathBuf};
@@ -19,17 +20,6 @@ use aws_sdk_s3::types::StorageClass;
 use serde_json::Value;
 use trailbell::scan::TimeWindow;
 use trailbell::sources::s3::{FetchFailure, S3Archive, S3Error, S3Location, S3Object, S3Options};
-
-/// The moto server's endpoint; a test that needs it fails (never skips) without it.
-fn moto_endpoint() -> String {
-    match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: these tests need a moto server; \
-             run them with ./scripts/test (or scripts/lib/with-test-services cargo test ...)"
-        ),
-    }
-}
 
 /// A bucket name no other test (or earlier run against the same server) uses.
 fn unique_bucket(test: &str) -> String {

@@ -57,3 +57,14 @@ pub fn stderr(output: &Output) -> &str {
 pub fn code(output: &Output) -> i32 {
     output.status.code().expect("trailbell exits with a code")
 }
+
+/// The moto server's endpoint; a test that needs it fails (never skips) without it.
+pub fn moto_endpoint() -> String {
+    match std::env::var("TRAILBELL_TEST_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "TRAILBELL_TEST_MOTO_ENDPOINT is not set: these tests need a moto server; \
+             run them with ./scripts/test (or scripts/lib/with-test-services cargo test ...)"
+        ),
+    }
+}
