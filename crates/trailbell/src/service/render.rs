@@ -20,20 +20,25 @@ use crate::scan::EventSummary;
 ///     ingestion_time: "2026-11-27T08:00:00.000Z".into(),
 ///     occurrences: None,
 /// };
-/// let event = br#"{"account": "123456789012", "region": "us-east-1", "detail": {
+/// let envelope = br#"{"account": "123456789012", "region": "us-east-1",
+///     "time": "2026-11-02T08:15:00Z", "detail": {
 ///     "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
 ///     "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
 ///     "sourceIPAddress": "198.51.100.7\u001b[31m", "eventID": "e-1"}}"#;
-/// let line = trailbell::service::render::terminal_line(event, &context);
+/// let event: serde_json::Value = serde_json::from_slice(envelope)?;
+/// let line = trailbell::service::render::terminal_line(envelope, &event, &context);
 /// assert!(line.starts_with("HIGH root-console-sign-in: Root user signed in"));
 /// assert!(line.contains(r"198.51.100.7\u{1b}[31m"));
+/// assert!(line.contains("| time 2026-11-02T08:15:00Z |"));
+/// # Ok::<(), serde_json::Error>(())
 /// ```
-pub fn terminal_line(event: &[u8], context: &AlertContext) -> String {
-    let time = serde_json::from_slice::<serde_json::Value>(event)
-        .ok()
-        .and_then(|value| value.get("time")?.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let summary = EventSummary::of_envelope(event, &time, "");
+pub fn terminal_line(envelope: &[u8], event: &serde_json::Value, context: &AlertContext) -> String {
+    // The envelope's own time, from the value the acceptor already parsed.
+    let time = event
+        .get("time")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let summary = EventSummary::of_envelope(envelope, time, "");
     let field = |text: &str| {
         if text.is_empty() {
             "-".to_owned()
