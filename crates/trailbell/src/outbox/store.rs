@@ -442,11 +442,95 @@ pub(crate) enum Parent {
 /// What a claim found.
 #[derive(Debug)]
 pub(crate) enum Claim {
-    Row(Box<Claimed>),
+    /// Due rows, oldest due first, now `in_flight`.
+    Rows(Vec<Claimed>),
     /// Nothing due; the earliest pending row's due time, if any.
-    Idle {
-        next_due_ms: Option<i64>,
+    Idle { next_due_ms: Option<i64> },
+}
+
+/// The outcome of a claimed row, to be written: what the worker decided, owned so that it can
+/// wait for the next trip to the store (see [`settle_and_claim`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Settlement {
+    /// The target confirmed it ([`record_delivered`]).
+    Delivered {
+        id: i64,
+        started: i64,
+        finished: i64,
+        delivered: Delivered,
     },
+    /// The attempt failed; try again at `next_attempt_at` ([`record_retry`]).
+    Retry {
+        id: i64,
+        started: i64,
+        next_attempt_at: i64,
+        error: DeliveryError,
+    },
+    /// A dead letter ([`record_dead`]).
+    Dead {
+        id: i64,
+        finished: i64,
+        attempt: Option<(i64, DeliveryError)>,
+        exhausted_retry_condition: Option<&'static str>,
+        dead_letter_status: Option<String>,
+    },
+    /// Put back without an attempt, due at `until` ([`defer`]).
+    Deferred { id: i64, until: i64 },
+    /// Claimed but not attempted (the worker is stopping): pending again, due as it was.
+    Released { id: i64 },
+}
+
+impl Settlement {
+    /// The row.
+    pub(crate) fn id(&self) -> i64 {
+        match self {
+            Settlement::Delivered { id, .. }
+            | Settlement::Retry { id, .. }
+            | Settlement::Dead { id, .. }
+            | Settlement::Deferred { id, .. }
+            | Settlement::Released { id } => *id,
+        }
+    }
+
+    fn write(&self, connection: &Connection) -> Result<(), OutboxError> {
+        match self {
+            Settlement::Delivered {
+                id,
+                started,
+                finished,
+                delivered,
+            } => record_delivered(connection, *id, *started, *finished, delivered),
+            Settlement::Retry {
+                id,
+                started,
+                next_attempt_at,
+                error,
+            } => record_retry(connection, *id, *started, *next_attempt_at, error),
+            Settlement::Dead {
+                id,
+                finished,
+                attempt,
+                exhausted_retry_condition,
+                dead_letter_status,
+            } => {
+                let death = Death {
+                    attempt: attempt.as_ref().map(|(started, error)| (*started, error)),
+                    exhausted_retry_condition: *exhausted_retry_condition,
+                    dead_letter_status: dead_letter_status.clone(),
+                };
+                record_dead(connection, *id, *finished, &death)
+            }
+            Settlement::Deferred { id, until } => defer(connection, *id, *until),
+            Settlement::Released { id } => {
+                connection.execute(
+                    "UPDATE outbox SET state = 'pending', claimed_at_ms = NULL
+                     WHERE id = ?1 AND state = 'in_flight'",
+                    [id],
+                )?;
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Rows left in flight by a process that stopped mid-attempt become pending again (they may have
@@ -482,73 +566,95 @@ pub(crate) fn orphans(
     Ok(orphans)
 }
 
-/// Claims `destination`'s next due row (pending, due by `now`), oldest due first.
-pub(crate) fn claim_next(
+/// In one write transaction: writes `settlements` (the outcomes of earlier claims), then claims
+/// up to `limit` of `destination`'s due rows (pending, due by `now`), oldest due first. One trip
+/// to the store per batch of alerts instead of two per alert; `limit` 0 only settles.
+pub(crate) fn settle_and_claim(
     connection: &mut Connection,
     destination: &str,
+    settlements: &[Settlement],
     now: i64,
+    limit: usize,
 ) -> Result<Claim, OutboxError> {
     let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let found = tx
-        .query_row(
-            &format!(
-                "SELECT {DELIVERY_COLUMNS}, last_error
-                 FROM outbox
-                 WHERE destination = ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2
-                 ORDER BY next_attempt_at_ms, id LIMIT 1"
-            ),
-            params![destination, now],
-            |row| {
-                let head = delivery_columns(row)?;
-                Ok(Claimed {
-                    outgoing: head.outgoing,
-                    attempts: head.attempts,
-                    policy: head.policy,
-                    age_from_ms: head.age_from_ms,
-                    dead_letter_queue_url: head.dead_letter_queue_url,
-                    last_error: row.get(12)?,
-                    parent: None,
-                })
-            },
-        )
-        .optional()?;
-    let Some(mut claimed) = found else {
-        let next_due_ms = tx.query_row(
-            "SELECT MIN(next_attempt_at_ms) FROM outbox
-             WHERE destination = ?1 AND state = 'pending'",
-            [destination],
-            |row| row.get(0),
-        )?;
-        tx.commit()?;
-        return Ok(Claim::Idle { next_due_ms });
-    };
-    if let Some(parent_key) = &claimed.outgoing.attributes.thread_parent_key {
-        let parent = tx
-            .query_row(
-                "SELECT state, remote_id, next_attempt_at_ms FROM outbox
-                 WHERE idempotency_key = ?1",
-                [parent_key],
-                |row| {
-                    let state: String = row.get(0)?;
-                    Ok(match state.as_str() {
-                        "delivered" => Parent::Delivered { ts: row.get(1)? },
-                        "pending" | "in_flight" => Parent::Waiting {
-                            next_attempt_at_ms: row.get(2)?,
-                            in_flight: state == "in_flight",
-                        },
-                        _ => Parent::Gone,
-                    })
-                },
-            )
-            .optional()?;
-        claimed.parent = Some(parent.unwrap_or(Parent::Gone));
+    for settlement in settlements {
+        settlement.write(&tx)?;
     }
-    tx.execute(
-        "UPDATE outbox SET state = 'in_flight', claimed_at_ms = ?2 WHERE id = ?1",
-        params![claimed.outgoing.id, now],
+    let claimed = if limit == 0 {
+        Vec::new()
+    } else {
+        claim_due(&tx, destination, now, limit)?
+    };
+    if !claimed.is_empty() || limit == 0 {
+        tx.commit()?;
+        return Ok(Claim::Rows(claimed));
+    }
+    let next_due_ms = tx.query_row(
+        "SELECT MIN(next_attempt_at_ms) FROM outbox
+         WHERE destination = ?1 AND state = 'pending'",
+        [destination],
+        |row| row.get(0),
     )?;
     tx.commit()?;
-    Ok(Claim::Row(Box::new(claimed)))
+    Ok(Claim::Idle { next_due_ms })
+}
+
+/// Claims (marks `in_flight`) up to `limit` due rows, with each thread reply's parent.
+fn claim_due(
+    tx: &Transaction<'_>,
+    destination: &str,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<Claimed>, OutboxError> {
+    let mut select = tx.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS}, last_error
+         FROM outbox
+         WHERE destination = ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2
+         ORDER BY next_attempt_at_ms, id LIMIT ?3"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut claimed = select
+        .query_map(params![destination, now, limit], |row| {
+            let head = delivery_columns(row)?;
+            Ok(Claimed {
+                outgoing: head.outgoing,
+                attempts: head.attempts,
+                policy: head.policy,
+                age_from_ms: head.age_from_ms,
+                dead_letter_queue_url: head.dead_letter_queue_url,
+                last_error: row.get(12)?,
+                parent: None,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut mark = tx.prepare_cached(
+        "UPDATE outbox SET state = 'in_flight', claimed_at_ms = ?2 WHERE id = ?1",
+    )?;
+    for row in &mut claimed {
+        if let Some(parent_key) = &row.outgoing.attributes.thread_parent_key {
+            let parent = tx
+                .query_row(
+                    "SELECT state, remote_id, next_attempt_at_ms FROM outbox
+                     WHERE idempotency_key = ?1",
+                    [parent_key],
+                    |row| {
+                        let state: String = row.get(0)?;
+                        Ok(match state.as_str() {
+                            "delivered" => Parent::Delivered { ts: row.get(1)? },
+                            "pending" | "in_flight" => Parent::Waiting {
+                                next_attempt_at_ms: row.get(2)?,
+                                in_flight: state == "in_flight",
+                            },
+                            _ => Parent::Gone,
+                        })
+                    },
+                )
+                .optional()?;
+            row.parent = Some(parent.unwrap_or(Parent::Gone));
+        }
+        mark.execute(params![row.outgoing.id, now])?;
+    }
+    Ok(claimed)
 }
 
 /// Puts a claimed row back, due at `until`, without counting an attempt (a thread reply waiting

@@ -1,9 +1,10 @@
 //! Delivery: [`Deliverer`] runs one worker task per destination on the caller's tokio runtime.
 //!
-//! A worker loops: wait for its rate limit's token, claim the destination's next due row (the
-//! store marks it `in_flight`), send it once with the destination's timeout, record the outcome
-//! (`delivered`, `pending` with the next attempt's time, or `dead`). With nothing due it sleeps
-//! until the earliest pending row is due, [`Deliverer::wake`] is called, or
+//! A worker loops: wait for its rate limit's token, then, in one write transaction, record the
+//! outcomes of its last batch and claim the destination's next due rows (the store marks them
+//! `in_flight`); send them in order, one attempt at a time with the destination's timeout, each
+//! ending `delivered`, `pending` with the next attempt's time, or `dead`. With nothing due it
+//! sleeps until the earliest pending row is due, [`Deliverer::wake`] is called, or
 //! [`DelivererConfig::idle_check`] passes (rows made pending by another process). SQLite runs on
 //! the blocking pool, never on the runtime's threads. One deliverer per store: on start, rows its
 //! destinations left in flight (a crash) are made pending again.
@@ -20,7 +21,7 @@ use tokio::time::Instant;
 use super::dlq::{Cause, DeadLetters};
 use super::rate::TokenBucket;
 use super::retry::{self, Backoff, Decision};
-use super::store::{self, Claim, Claimed, Death, Parent};
+use super::store::{self, Claim, Claimed, Parent, Settlement};
 use super::{OutboxError, now_ms};
 use crate::targets::Destination;
 use crate::targets::client::{DeliveryError, TargetClient};
@@ -77,6 +78,8 @@ pub enum OutcomeKind {
     },
     /// A dead letter.
     Dead,
+    /// Claimed but not attempted before the worker stopped: pending again.
+    Released,
 }
 
 /// The running delivery side: one worker per destination.
@@ -226,8 +229,24 @@ struct Worker {
     dead_letters: DeadLetters,
 }
 
+/// The most rows one claim takes. A batch is sent in order, one attempt at a time; its outcomes
+/// are written with the next claim (or sooner, see [`SETTLE_AFTER`]).
+const CLAIM_BATCH: usize = 64;
+
+/// Outcomes older than this are written before the batch ends: a slow target must not hold many
+/// delivered rows `in_flight`, where a crash would send them again.
+const SETTLE_AFTER: Duration = Duration::from_millis(20);
+
+/// An outcome waiting to be written, and what to announce once it is.
+struct Unsettled {
+    settlement: Settlement,
+    attempts: u32,
+    kind: OutcomeKind,
+}
+
 impl Worker {
     async fn run(mut self) {
+        let mut unsettled: Vec<Unsettled> = Vec::new();
         loop {
             if *self.shutdown.borrow() {
                 break;
@@ -235,51 +254,101 @@ impl Worker {
             if let Some(bucket) = &mut self.limiter {
                 let wait = bucket.wait(Instant::now());
                 if !wait.is_zero() {
+                    if !unsettled.is_empty() {
+                        self.settle(&mut unsettled, 0).await;
+                    }
                     if self.sleep_or_stop(wait).await {
                         break;
                     }
                     continue;
                 }
             }
-            let name = self.destination.name.clone();
-            match self
-                .db(move |connection| store::claim_next(connection, &name, now_ms()))
-                .await
-            {
-                Ok(Claim::Row(claimed)) => self.handle(*claimed).await,
-                Ok(Claim::Idle { next_due_ms }) => {
+            // A rate-limited destination takes one row per token; a Slack destination with
+            // threads one at a time, so that a reply's parent is settled before the reply is
+            // claimed.
+            let limit = if self.limiter.is_some() || self.threads {
+                1
+            } else {
+                CLAIM_BATCH
+            };
+            match self.settle(&mut unsettled, limit).await {
+                Some(Claim::Rows(rows)) => {
+                    let mut rows = rows.into_iter();
+                    let mut oldest: Option<Instant> = None;
+                    while let Some(claimed) = rows.next() {
+                        if *self.shutdown.borrow() {
+                            unsettled.extend(rows.by_ref().map(|row| Unsettled {
+                                settlement: Settlement::Released {
+                                    id: row.outgoing.id,
+                                },
+                                attempts: row.attempts,
+                                kind: OutcomeKind::Released,
+                            }));
+                            unsettled.push(Unsettled {
+                                settlement: Settlement::Released {
+                                    id: claimed.outgoing.id,
+                                },
+                                attempts: claimed.attempts,
+                                kind: OutcomeKind::Released,
+                            });
+                            break;
+                        }
+                        unsettled.push(self.attempt(claimed).await);
+                        let first = *oldest.get_or_insert_with(Instant::now);
+                        if first.elapsed() >= SETTLE_AFTER {
+                            self.settle(&mut unsettled, 0).await;
+                            oldest = None;
+                        }
+                    }
+                }
+                Some(Claim::Idle { next_due_ms }) => {
                     if self.idle(next_due_ms).await {
                         break;
                     }
                 }
-                Err(err) => {
-                    tracing::error!(
-                        destination = %self.destination.name,
-                        error = %err,
-                        "Cannot read the outbox, will try again."
-                    );
+                None => {
                     if self.sleep_or_stop(Duration::from_secs(1)).await {
                         break;
                     }
                 }
             }
         }
+        if !unsettled.is_empty() {
+            self.settle(&mut unsettled, 0).await;
+        }
     }
 
-    /// Runs `work` with this worker's connection on the blocking pool.
-    async fn db<T, F>(&self, work: F) -> Result<T, OutboxError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, OutboxError> + Send + 'static,
-    {
+    /// Writes `unsettled` and claims up to `limit` rows in one transaction, then announces what
+    /// was written. `None` when the store failed (logged); the outcomes are kept for the next
+    /// try, and their rows stay in flight (a restart makes them pending again).
+    async fn settle(&self, unsettled: &mut Vec<Unsettled>, limit: usize) -> Option<Claim> {
+        let name = self.destination.name.clone();
         let connection = Arc::clone(&self.connection);
-        blocking(move || {
+        let settlements: Vec<Settlement> = unsettled.iter().map(|u| u.settlement.clone()).collect();
+        let result = blocking(move || {
             let mut connection = connection
                 .lock()
                 .map_err(|_| OutboxError::Task("the outbox connection is poisoned".to_owned()))?;
-            work(&mut connection)
+            store::settle_and_claim(&mut connection, &name, &settlements, now_ms(), limit)
         })
-        .await
+        .await;
+        match result {
+            Ok(claim) => {
+                for done in unsettled.drain(..) {
+                    self.announce(done.settlement.id(), done.attempts, done.kind);
+                }
+                Some(claim)
+            }
+            Err(err) => {
+                tracing::error!(
+                    destination = %self.destination.name,
+                    error = %err,
+                    unsettled = unsettled.len(),
+                    "Cannot write to the outbox, will try again."
+                );
+                None
+            }
+        }
     }
 
     /// Sleeps `wait` unless told to stop first; true when told to stop.
@@ -314,25 +383,15 @@ impl Worker {
         });
     }
 
-    /// Logs a failed record; the row stays in flight until the next start recovers it.
-    fn check_recorded(&self, id: i64, result: Result<(), OutboxError>) {
-        if let Err(err) = result {
-            tracing::error!(
-                destination = %self.destination.name,
-                id,
-                error = %err,
-                "Cannot record a delivery outcome; the row is retried after a restart."
-            );
-        }
-    }
-
-    async fn handle(&mut self, claimed: Claimed) {
+    /// Makes one attempt at a claimed row (or defers it, or finds it too old) and says what to
+    /// write.
+    async fn attempt(&mut self, claimed: Claimed) -> Unsettled {
         let id = claimed.outgoing.id;
         let now = now_ms();
         if now >= retry::deadline(claimed.policy, claimed.age_from_ms) {
-            self.die(claimed, None, Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED))
+            return self
+                .die(claimed, None, Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED))
                 .await;
-            return;
         }
         let mut outgoing = claimed.outgoing.clone();
         if self.threads {
@@ -348,16 +407,11 @@ impl Worker {
                     } else {
                         (*next_attempt_at_ms).max(now) + 1
                     };
-                    let result = self
-                        .db(move |connection| store::defer(connection, id, until))
-                        .await;
-                    self.check_recorded(id, result);
-                    self.announce(
-                        id,
-                        claimed.attempts,
-                        OutcomeKind::Deferred { until_ms: until },
-                    );
-                    return;
+                    return Unsettled {
+                        settlement: Settlement::Deferred { id, until },
+                        attempts: claimed.attempts,
+                        kind: OutcomeKind::Deferred { until_ms: until },
+                    };
                 }
                 Some(Parent::Gone) | None => {}
             }
@@ -374,12 +428,6 @@ impl Worker {
         let attempts = claimed.attempts + 1;
         let error = match result {
             Ok(delivered) => {
-                let result = self
-                    .db(move |connection| {
-                        store::record_delivered(connection, id, started, now_ms(), &delivered)
-                    })
-                    .await;
-                self.check_recorded(id, result);
                 tracing::debug!(
                     destination = %self.destination.name,
                     id,
@@ -387,8 +435,16 @@ impl Worker {
                     attempts,
                     "Alert delivered."
                 );
-                self.announce(id, attempts, OutcomeKind::Delivered);
-                return;
+                return Unsettled {
+                    settlement: Settlement::Delivered {
+                        id,
+                        started,
+                        finished: now_ms(),
+                        delivered,
+                    },
+                    attempts,
+                    kind: OutcomeKind::Delivered,
+                };
             }
             Err(error) => error,
         };
@@ -409,17 +465,18 @@ impl Worker {
                     error = %error,
                     "Delivery failed, will retry."
                 );
-                let result = self
-                    .db(move |connection| {
-                        store::record_retry(connection, id, started, at_ms, &error)
-                    })
-                    .await;
-                self.check_recorded(id, result);
-                self.announce(id, attempts, OutcomeKind::RetryScheduled { at_ms });
+                Unsettled {
+                    settlement: Settlement::Retry {
+                        id,
+                        started,
+                        next_attempt_at: at_ms,
+                        error,
+                    },
+                    attempts,
+                    kind: OutcomeKind::RetryScheduled { at_ms },
+                }
             }
-            Decision::Dead(condition) => {
-                self.die(claimed, Some((started, error)), condition).await;
-            }
+            Decision::Dead(condition) => self.die(claimed, Some((started, error)), condition).await,
         }
     }
 
@@ -429,7 +486,7 @@ impl Worker {
         claimed: Claimed,
         attempt: Option<(i64, DeliveryError)>,
         condition: Option<&'static str>,
-    ) {
+    ) -> Unsettled {
         let id = claimed.outgoing.id;
         let attempts = claimed.attempts + u32::from(attempt.is_some());
         let (code, message) = match &attempt {
@@ -466,17 +523,16 @@ impl Worker {
                 &cause,
             )
             .await;
-        let result = self
-            .db(move |connection| {
-                let death = Death {
-                    attempt: attempt.as_ref().map(|(started, error)| (*started, error)),
-                    exhausted_retry_condition: condition,
-                    dead_letter_status,
-                };
-                store::record_dead(connection, id, now_ms(), &death)
-            })
-            .await;
-        self.check_recorded(id, result);
-        self.announce(id, attempts, OutcomeKind::Dead);
+        Unsettled {
+            settlement: Settlement::Dead {
+                id,
+                finished: now_ms(),
+                attempt,
+                exhausted_retry_condition: condition,
+                dead_letter_status,
+            },
+            attempts,
+            kind: OutcomeKind::Dead,
+        }
     }
 }
