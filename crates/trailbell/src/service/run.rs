@@ -20,6 +20,7 @@ use crate::outbox::{Deliverer, DelivererConfig};
 use crate::registry::{Registry, RuleState, StoredRule, StoredTarget};
 use crate::rules::{RulePack, RulesError};
 use crate::sources::live::SourceContext;
+use crate::store::Checkpointer;
 use crate::targets::Destination;
 
 /// Who owns the rules that come from the configuration file, in the registry.
@@ -27,6 +28,10 @@ pub const CONFIG_OWNER: &str = "trailbell-config";
 
 /// How many submissions the acceptor takes into one transaction at most.
 const SUBMISSIONS_PER_BATCH: usize = 256;
+
+/// How often the WAL is copied into the database file, off the event path (see
+/// [`crate::store::Checkpointer`]).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Why the service could not start or stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +107,7 @@ pub struct Service {
     api: JoinHandle<Result<(), crate::api::ServeError>>,
     acceptor: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
+    checkpointer: Checkpointer,
     rules: usize,
 }
 
@@ -126,6 +132,8 @@ impl Service {
             source,
         })?;
         let store_path = data_dir.join(crate::store::FILE_NAME);
+        // Before the acceptor's and deliverer's connections, which leave checkpoints to it.
+        let checkpointer = Checkpointer::start(&store_path, CHECKPOINT_INTERVAL)?;
         let registry =
             Registry::open(&store_path, &config.service.account, &config.service.region)?;
         let managed = managed_rules(&config)?;
@@ -258,6 +266,7 @@ impl Service {
             api,
             acceptor,
             background,
+            checkpointer,
             rules,
         })
     }
@@ -297,6 +306,8 @@ impl Service {
         if let Some(deliverer) = self.deliverer.lock().await.take() {
             deliverer.shutdown().await;
         }
+        let checkpointer = self.checkpointer;
+        let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
         match api {
             Ok(result) => result.map_err(ServiceError::from),
             Err(err) => Err(ServiceError::Task(err.to_string())),
