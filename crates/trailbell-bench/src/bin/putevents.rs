@@ -65,12 +65,12 @@ fn options() -> Options {
     options
 }
 
-/// The detail of event `n`: its eventName picks rule `n % (10 * rules)`, so one in ten matches.
+/// The detail of event `n`, named by [`event_name`].
 fn entry(n: u64, rules: u64) -> Value {
     let detail = json!({
         "eventVersion": "1.08",
         "eventSource": "bench.amazonaws.com",
-        "eventName": format!("Op{}", n % (10 * rules)),
+        "eventName": event_name(n, rules),
         "awsRegion": "us-east-1",
         "sourceIPAddress": "198.51.100.7",
         "userAgent": "bench/1.0",
@@ -82,6 +82,16 @@ fn entry(n: u64, rules: u64) -> Value {
         "recipientAccountId": "111122223333"
     });
     json!({"Source": "aws.bench", "DetailType": "AWS API Call via CloudTrail", "Detail": detail.to_string()})
+}
+
+/// Every tenth event matches one of the rules (`Op0` to `Op{rules-1}`, in turn); the others are
+/// named past the rules. Spread evenly, so that a steady event rate is a steady alert rate.
+fn event_name(n: u64, rules: u64) -> String {
+    if n.is_multiple_of(10) {
+        format!("Op{}", (n / 10) % rules)
+    } else {
+        format!("Op{}", rules + n % (9 * rules))
+    }
 }
 
 fn rule_pattern(i: u64) -> String {
@@ -304,6 +314,51 @@ async fn drained(sink: &Sink, count: u64, limit: Duration) -> Duration {
     started.elapsed()
 }
 
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Where the latency phase's hand-off time went, from the outbox's own timestamps (whole
+/// milliseconds): accepted to the start of the attempt (waiting in the outbox: the worker's wake-up
+/// and claim), and the attempt itself (the webhook's answer).
+fn outbox_breakdown(data_dir: &std::path::Path, from_ms: i64) -> rusqlite::Result<String> {
+    let connection = rusqlite::Connection::open_with_flags(
+        data_dir.join("trailbell.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let mut statement = connection.prepare(
+        "SELECT last_attempt_at_ms - accepted_at_ms, finished_at_ms - last_attempt_at_ms
+         FROM outbox WHERE accepted_at_ms >= ?1 AND state = 'delivered'",
+    )?;
+    let rows = statement
+        .query_map([from_ms], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut waiting: Vec<Duration> = rows
+        .iter()
+        .map(|(wait, _)| Duration::from_millis(u64::try_from(*wait).unwrap_or(0)))
+        .collect();
+    let mut sending: Vec<Duration> = rows
+        .iter()
+        .map(|(_, send)| Duration::from_millis(u64::try_from(*send).unwrap_or(0)))
+        .collect();
+    waiting.sort();
+    sending.sort();
+    Ok(format!(
+        "  of which (outbox timestamps, whole ms, {} rows): accepted to attempt p50 {}, p99 {}; attempt p50 {}, p99 {}",
+        rows.len(),
+        ms(percentile(&waiting, 0.50)),
+        ms(percentile(&waiting, 0.99)),
+        ms(percentile(&sending, 0.50)),
+        ms(percentile(&sending, 0.99))
+    ))
+}
+
 fn trailbell_binary() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.join("target/release/trailbell")
@@ -386,6 +441,7 @@ async fn main() {
 
     // Latency: a steady rate, every event's alert timed from its request to the webhook.
     let before = sink.count.load(Ordering::Relaxed);
+    let paced_from_ms = unix_ms();
     let paced = paced_load(
         &url,
         options.latency_events,
@@ -424,6 +480,10 @@ async fn main() {
         ms(percentile(&hand_off, 0.50)),
         ms(percentile(&hand_off, 0.99))
     );
+    match outbox_breakdown(&dir.join("data"), paced_from_ms) {
+        Ok(line) => println!("{line}"),
+        Err(err) => println!("  (cannot read the outbox for the breakdown: {err})"),
+    }
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
