@@ -510,3 +510,61 @@ fn copy_dir(from: &Path, to: &Path) {
         fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
     }
 }
+
+#[test]
+fn a_rules_exceptions_silence_its_alerts_as_in_the_service() {
+    let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/console-sign-in.toml");
+    let text = fs::read_to_string(rule).expect("a built-in rule file");
+    let plain = tempfile::tempdir().expect("tempdir");
+    fs::write(plain.path().join("console-sign-in.toml"), &text).expect("write");
+    let before = scan_jsonl(
+        &[
+            "--rules",
+            &plain.path().display().to_string(),
+            &testdata("AWSLogs"),
+        ],
+        None,
+    );
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    let is_root = |alert: &Value| {
+        alert["who"]
+            .as_str()
+            .is_some_and(|who| who.ends_with(":root"))
+    };
+    let roots = before.alerts.iter().filter(|a| is_root(a)).count();
+    assert!(
+        roots > 0 && roots < before.alerts.len(),
+        "the sample has both kinds"
+    );
+
+    // The exception reads `userIdentity.arn`, which the rule's own pattern does not.
+    let excepted = tempfile::tempdir().expect("tempdir");
+    let with_exception = format!(
+        "{text}\n[[exceptions]]\nname = \"root sign-ins are reviewed elsewhere\"\n\
+         event_pattern = '{{\"detail\": {{\"userIdentity\": {{\"arn\": [{{\"suffix\": \":root\"}}]}}}}}}'\n"
+    );
+    fs::write(excepted.path().join("console-sign-in.toml"), with_exception).expect("write");
+    let after = scan_jsonl(
+        &[
+            "--rules",
+            &excepted.path().display().to_string(),
+            &testdata("AWSLogs"),
+        ],
+        None,
+    );
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    let expected: BTreeSet<(String, String)> = before
+        .alerts
+        .iter()
+        .filter(|a| !is_root(a))
+        .map(|a| {
+            (
+                a["rule"].as_str().expect("rule").to_owned(),
+                a["event_id"].as_str().expect("event_id").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(after.pairs(), expected);
+    assert!(after.stat("excepted") >= roots as u64, "{}", after.stats);
+    assert_eq!(before.stat("excepted"), 0);
+}

@@ -88,10 +88,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         max_file_bytes: args.max_file_mib.saturating_mul(1 << 20),
         ..ScanConfig::default()
     };
-    // Match records with only the `detail` fields the rules read (the same answers, faster).
-    config.detail_fields =
-        DetailFields::from_patterns(rules.rules().iter().map(|rule| rule.event_pattern.as_str()))
-            .map(Arc::new);
+    // Match records with only the `detail` fields the rules and their exceptions read (the same
+    // answers, faster).
+    config.detail_fields = DetailFields::from_patterns(rules.rules().iter().flat_map(|rule| {
+        std::iter::once(rule.event_pattern.as_str()).chain(
+            rule.noise
+                .exceptions
+                .iter()
+                .map(|exception| exception.event_pattern.as_str()),
+        )
+    }))
+    .map(Arc::new);
     if let Some(threads) = args.threads {
         config.threads = usize::from(threads);
     }
@@ -112,7 +119,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             // inputs' files beside it (a walk of names and sizes, cheap next to reading them).
             scope.spawn(|| census.count(&args.inputs, &options));
         }
-        let outcome = scan::scan(inputs, rules.matcher(), &config, &mut observer);
+        let outcome = scan::scan(inputs, &rules, &config, &mut observer);
         census.stop.store(true, Ordering::Relaxed);
         outcome
     })?;
@@ -253,6 +260,10 @@ fn print_stats(stats: &Stats, format: Format, rules: &CompiledRules) {
         (
             stats.untimed,
             "records without a readable eventTime were left out by --since/--until",
+        ),
+        (
+            stats.excepted,
+            "matches were silenced by their rule's exceptions",
         ),
         (
             stats.no_source,

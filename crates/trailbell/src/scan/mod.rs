@@ -18,7 +18,7 @@
 //!   ([`Decompressor`], capped at [`ScanConfig::max_file_bytes`]), reads its records with
 //!   [`LogReader`] (one serde_json pass per record, which validates it), drops those outside the
 //!   [`TimeWindow`], writes each record's envelope into a reused buffer and matches it with
-//!   [`Matcher::matches_trusted_with`]: the JSON was just validated, so the matcher skips what no
+//!   [`Matcher::matches_trusted_with`](trailbell_pattern::Matcher::matches_trusted_with): the JSON was just validated, so the matcher skips what no
 //!   rule reads. With [`ScanConfig::detail_fields`] the envelope's `detail` holds only the fields
 //!   the rules name (captured raw in the same serde_json pass), and its `id` (a SHA-1) is computed
 //!   only if a rule reads it: the same answers, with less for the matcher to skip. Only a matching
@@ -42,7 +42,7 @@
 //!
 //! # Repeated keys
 //!
-//! [`Matcher::matches_trusted_with`] requires JSON without repeated keys; serde_json's validation
+//! [`Matcher::matches_trusted_with`](trailbell_pattern::Matcher::matches_trusted_with) requires JSON without repeated keys; serde_json's validation
 //! does not check for them. CloudTrail writes records with a JSON library and never repeats a
 //! key, so this only matters for hand-made files: there, a record with a repeated key may match
 //! as if its first occurrence counted, where EventBridge and `trailbell match` take the last.
@@ -71,13 +71,14 @@ use crossbeam_channel::RecvTimeoutError;
 
 /// How far the lister may run ahead of the workers, in jobs per worker (see the module docs).
 const JOBS_PER_WORKER: usize = 64;
-use trailbell_pattern::{Matcher, RuleId};
+use trailbell_pattern::RuleId;
 
 pub use alert::EventSummary;
 pub use report::{Format, Report};
 pub use window::{TimeWindow, WindowError, layout_day};
 
 use crate::cloudtrail::Decompressor;
+use crate::rules::CompiledRules;
 use crate::sources::{Input, SourceError};
 use worker::{Job, Message, Worker};
 
@@ -181,6 +182,8 @@ pub struct Progress {
     pub outside_window: AtomicU64,
     /// Records left out of a time window because their time could not be read.
     pub untimed: AtomicU64,
+    /// Matches silenced by their rule's exceptions.
+    pub excepted: AtomicU64,
     /// Counts of [`Warnings`](crate::cloudtrail::Warnings), in its field order.
     pub warnings: [AtomicU64; 5],
 }
@@ -208,6 +211,8 @@ pub struct Stats {
     pub untimed: u64,
     /// Alerts reported (one per rule and event).
     pub alerts: u64,
+    /// Matches silenced by their rule's exceptions (counted before deduplication).
+    pub excepted: u64,
     /// Matching events dropped as duplicates of one already reported.
     pub duplicates: u64,
     /// Files skipped whole or in part.
@@ -248,6 +253,7 @@ impl Progress {
             events: get(&self.events),
             outside_window: get(&self.outside_window),
             untimed: get(&self.untimed),
+            excepted: get(&self.excepted),
             no_source: get(&self.warnings[0]),
             no_detail_type: get(&self.warnings[1]),
             no_time: get(&self.warnings[2]),
@@ -295,17 +301,19 @@ pub trait Observer {
     }
 }
 
-/// Runs `matcher` over every event of `inputs`; see the module documentation.
+/// Runs `rules` over every event of `inputs`; see the module documentation. A match that one of
+/// its rule's exceptions covers is not an alert (counted in [`Stats::excepted`]).
 ///
 /// Fails only when the observer fails (its output closed); everything wrong with the input is a
 /// [`Problem`].
 pub fn scan(
     inputs: Vec<Input>,
-    matcher: &Matcher,
+    rules: &CompiledRules,
     config: &ScanConfig,
     observer: &mut dyn Observer,
 ) -> io::Result<ScanOutcome> {
     let started = Instant::now();
+    let matcher = rules.matcher();
     let threads = config.threads.max(1);
     let progress = Progress::default();
     let cancel = AtomicBool::new(false);
@@ -322,6 +330,7 @@ pub fn scan(
             scope.spawn(move || {
                 let mut worker = Worker {
                     matcher,
+                    rules,
                     cache: matcher.new_cache(),
                     ids: Vec::new(),
                     decompressor: Decompressor::new(config.max_file_bytes),

@@ -12,6 +12,7 @@ use crate::cloudtrail::{
     envelope_id, gzip_error, is_gzip, item_of, normalize_time, record_id, stream_decoder,
     write_envelope, write_projected_envelope,
 };
+use crate::rules::CompiledRules;
 use crate::sources::ArchiveObject;
 
 /// The name standard input goes by in messages.
@@ -49,6 +50,8 @@ struct Stop;
 
 pub(crate) struct Worker<'s> {
     pub(crate) matcher: &'s Matcher,
+    /// The rules behind `matcher`, for their exceptions.
+    pub(crate) rules: &'s CompiledRules,
     pub(crate) cache: Cache,
     pub(crate) ids: Vec<RuleId>,
     pub(crate) decompressor: Decompressor,
@@ -75,6 +78,8 @@ struct FileState {
     events: u64,
     outside_window: u64,
     untimed: u64,
+    /// Matches silenced by their rule's exceptions.
+    excepted: u64,
     warnings: [u64; 5],
 }
 
@@ -398,6 +403,15 @@ impl Worker<'_> {
             self.value_problem(file, offset, err.to_string())?;
             return Ok(false);
         }
+        if !self.ids.is_empty() {
+            // As `trailbell run` does: an exception of the rule silences its alert. The envelope
+            // holds the fields the exceptions read (they are part of `detail_fields`).
+            let before = self.ids.len();
+            let rules = self.rules;
+            self.ids
+                .retain(|&id| rules.suppressed_by(id, envelope).is_none());
+            file.excepted += (before - self.ids.len()) as u64;
+        }
         Ok(!self.ids.is_empty())
     }
 
@@ -502,6 +516,7 @@ impl Worker<'_> {
         add(&self.progress.events, &mut file.events);
         add(&self.progress.outside_window, &mut file.outside_window);
         add(&self.progress.untimed, &mut file.untimed);
+        add(&self.progress.excepted, &mut file.excepted);
         for (counter, value) in self.progress.warnings.iter().zip(file.warnings.iter_mut()) {
             add(counter, value);
         }
