@@ -38,15 +38,7 @@ struct Scan {
 impl Scan {
     /// `(rule, event_id)` of every alert, sorted.
     fn pairs(&self) -> BTreeSet<(String, String)> {
-        self.alerts
-            .iter()
-            .map(|a| {
-                (
-                    a["rule"].as_str().expect("rule").to_owned(),
-                    a["event_id"].as_str().expect("event_id").to_owned(),
-                )
-            })
-            .collect()
+        self.alerts.iter().map(pair).collect()
     }
 
     fn stat(&self, name: &str) -> u64 {
@@ -54,6 +46,14 @@ impl Scan {
             .as_u64()
             .unwrap_or_else(|| panic!("stat {name}"))
     }
+}
+
+/// `(rule, event_id)` of an alert.
+fn pair(alert: &Value) -> (String, String) {
+    (
+        alert["rule"].as_str().expect("rule").to_owned(),
+        alert["event_id"].as_str().expect("event_id").to_owned(),
+    )
 }
 
 fn scan_jsonl(args: &[&str], stdin: Option<&[u8]>) -> Scan {
@@ -557,12 +557,7 @@ fn a_rules_exceptions_silence_its_alerts_as_in_the_service() {
         .alerts
         .iter()
         .filter(|a| !is_root(a))
-        .map(|a| {
-            (
-                a["rule"].as_str().expect("rule").to_owned(),
-                a["event_id"].as_str().expect("event_id").to_owned(),
-            )
-        })
+        .map(pair)
         .collect();
     assert_eq!(after.pairs(), expected);
     assert!(after.stat("excepted") >= roots as u64, "{}", after.stats);
