@@ -515,16 +515,14 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_rules_exceptions_silence_its_alerts_as_in_the_service() {
     let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/console-sign-in.toml");
     let text = fs::read_to_string(rule).expect("a built-in rule file");
-    let plain = tempfile::tempdir().expect("tempdir");
-    fs::write(plain.path().join("console-sign-in.toml"), &text).expect("write");
-    let before = scan_jsonl(
-        &[
-            "--rules",
-            &plain.path().display().to_string(),
-            &testdata("AWSLogs"),
-        ],
-        None,
-    );
+    // Scans the sample archive with `rule_file` as the only rule.
+    let scan_with = |rule_file: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("console-sign-in.toml"), rule_file).expect("write");
+        let rules = dir.path().display().to_string();
+        scan_jsonl(&["--rules", &rules, &testdata("AWSLogs")], None)
+    };
+    let before = scan_with(&text);
     assert_eq!(before.code, 0, "{}", before.stderr);
     let is_root = |alert: &Value| {
         alert["who"]
@@ -538,20 +536,10 @@ fn a_rules_exceptions_silence_its_alerts_as_in_the_service() {
     );
 
     // The exception reads `userIdentity.arn`, which the rule's own pattern does not.
-    let excepted = tempfile::tempdir().expect("tempdir");
-    let with_exception = format!(
+    let after = scan_with(&format!(
         "{text}\n[[exceptions]]\nname = \"root sign-ins are reviewed elsewhere\"\n\
          event_pattern = '{{\"detail\": {{\"userIdentity\": {{\"arn\": [{{\"suffix\": \":root\"}}]}}}}}}'\n"
-    );
-    fs::write(excepted.path().join("console-sign-in.toml"), with_exception).expect("write");
-    let after = scan_jsonl(
-        &[
-            "--rules",
-            &excepted.path().display().to_string(),
-            &testdata("AWSLogs"),
-        ],
-        None,
-    );
+    ));
     assert_eq!(after.code, 0, "{}", after.stderr);
     let expected: BTreeSet<(String, String)> = before
         .alerts
