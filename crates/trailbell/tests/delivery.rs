@@ -110,6 +110,7 @@ fn destination(name: &str, kind: DestinationKind) -> Destination {
         kind,
         rate_limit_per_second: None,
         timeout: Duration::from_secs(5),
+        max_in_flight: None,
     }
 }
 
@@ -244,6 +245,58 @@ async fn server_errors_are_retried_until_delivered() {
         "{row:?}"
     );
     deliverer.shutdown().await;
+}
+
+/// Four rows for a webhook whose server answers only once four requests have arrived (and never
+/// within the client's 3 s timeout otherwise): delivered at the first attempt only if they were
+/// sent at once.
+async fn four_rows_to_a_gathering_server(
+    max_in_flight: Option<usize>,
+) -> (Recorder, Vec<MessageSummary>) {
+    let server = Recorder::always(Reply::Gather {
+        count: 4,
+        within: Duration::from_secs(60),
+        then: Box::new(Reply::ok()),
+        otherwise: Box::new(Reply::status(500, "alone")),
+    });
+    let mut store = Store::new();
+    // Enqueued before the deliverer starts, so that its first claim takes all four.
+    let ids: Vec<i64> = (0..4)
+        .map(|n| store.enqueue(message("hook", &format!("event-gather-{n}"))))
+        .collect();
+    let mut hook = webhook("hook", &server.url("/"));
+    hook.max_in_flight = max_in_flight;
+    hook.timeout = Duration::from_secs(3);
+    let deliverer = start(&store, vec![hook]).await;
+    let mut outcomes = deliverer.subscribe();
+    deliverer.wake();
+    let mut rows = Vec::new();
+    for id in ids {
+        rows.push(
+            store
+                .wait_state(&mut outcomes, id, MessageState::Delivered)
+                .await,
+        );
+    }
+    deliverer.shutdown().await;
+    (server, rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_gets_several_requests_at_once() {
+    // The default for webhooks is 8 in flight.
+    let (server, rows) = four_rows_to_a_gathering_server(None).await;
+    assert_eq!(server.requests().len(), 4);
+    assert!(rows.iter().all(|row| row.attempts == 1), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_one_sends_one_at_a_time() {
+    let (server, rows) = four_rows_to_a_gathering_server(Some(1)).await;
+    // One at a time, the first three requests each time out alone; the fourth request overall
+    // finds four and succeeds, and the retries of the first three follow.
+    assert!(server.requests().len() > 4);
+    assert!(rows.iter().any(|row| row.attempts > 1), "{rows:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

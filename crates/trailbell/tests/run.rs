@@ -470,6 +470,11 @@ authentication = "disabled"
 [destinations.hook]
 type = "webhok"
 
+[destinations.slow]
+type = "webhook"
+endpoint = "http://127.0.0.1:9/"
+max_in_flight = 0
+
 [[rules]]
 Name = "bad name"
 EventPattern = '{"source": "aws.signin"}'
@@ -482,6 +487,7 @@ Targets = [{ Id = "t", Arn = "nowhere", RetryPolicy = { MaximumRetryAttempts = 2
     let stderr = common::stderr(&output);
     for expected in [
         "destinations.hook.type: \"webhok\": expected one of",
+        "destinations.slow.max_in_flight: 0: must be 1 to 64",
         "rules[0].Name: \"bad name\"",
         "rules[0].EventPattern: Event pattern is not valid",
         "rules[0].Targets[0].RetryPolicy.MaximumRetryAttempts: must be between 0 and 185",

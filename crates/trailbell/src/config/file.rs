@@ -19,8 +19,9 @@ use super::{
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
 use crate::targets::{
-    Destination, DestinationKind, FileDestination, LineFormat, RetryPolicy, SlackDestination,
-    SnsDestination, SqsDestination, StdoutDestination, WebhookAuth, WebhookDestination,
+    Destination, DestinationKind, FileDestination, LineFormat, MAX_IN_FLIGHT, RetryPolicy,
+    SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
+    WebhookDestination,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -368,6 +369,7 @@ impl Reader<'_> {
             optional: bool,
             rate_limit_per_second: Option<f64>,
             timeout: Option<String>,
+            max_in_flight: Option<usize>,
             // slack
             webhook_url: Option<String>,
             token: Option<String>,
@@ -572,6 +574,14 @@ impl Reader<'_> {
             None if raw.kind == "slack" => Some(1.0),
             None => None,
         };
+        if let Some(count) = raw.max_in_flight
+            && !(1..=MAX_IN_FLIGHT).contains(&count)
+        {
+            self.problem(
+                &format!("{path}.max_in_flight"),
+                format!("{count}: must be 1 to {MAX_IN_FLIGHT}"),
+            );
+        }
         if self.problems.len() > before {
             return None;
         }
@@ -581,6 +591,7 @@ impl Reader<'_> {
                 kind,
                 rate_limit_per_second,
                 timeout,
+                max_in_flight: raw.max_in_flight,
             })
         })
     }

@@ -2,8 +2,9 @@
 //!
 //! A worker loops: wait for its rate limit's token, then, in one write transaction, record the
 //! outcomes of its last batch and claim the destination's next due rows (the store marks them
-//! `in_flight`); send them in order, one attempt at a time with the destination's timeout, each
-//! ending `delivered`, `pending` with the next attempt's time, or `dead`. With nothing due it
+//! `in_flight`); send them, [`Destination::in_flight`] attempts at a time (one, in order,
+//! for Slack, FIFO queues and topics, files), each within the destination's timeout and ending
+//! `delivered`, `pending` with the next attempt's time, or `dead`. With nothing due it
 //! sleeps until the earliest pending row is due, [`Deliverer::wake`] is called, or
 //! [`DelivererConfig::idle_check`] passes (rows made pending by another process). SQLite runs on
 //! the blocking pool, never on the runtime's threads. One deliverer per store: on start, rows its
@@ -24,7 +25,7 @@ use super::retry::{self, Backoff, Decision};
 use super::store::{self, Claim, Claimed, Parent, Settlement};
 use super::{OutboxError, now_ms};
 use crate::targets::Destination;
-use crate::targets::client::{DeliveryError, TargetClient};
+use crate::targets::client::{Delivered, DeliveryError, Outgoing, TargetClient};
 
 /// How a deliverer behaves (defaults for production; tests shorten the backoff).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,11 +150,18 @@ impl Deliverer {
             })
             .await?;
             let notify = Arc::new(Notify::new());
+            let limiter = destination
+                .rate_limit_per_second
+                .and_then(|rate| TokenBucket::new(rate, Instant::now()));
+            let threads = matches!(&client, TargetClient::Slack(slack) if slack.supports_threads());
             let worker = Worker {
-                limiter: destination
-                    .rate_limit_per_second
-                    .and_then(|rate| TokenBucket::new(rate, Instant::now())),
-                threads: matches!(&client, TargetClient::Slack(slack) if slack.supports_threads()),
+                in_flight: if limiter.is_some() || threads {
+                    1
+                } else {
+                    destination.in_flight()
+                },
+                limiter,
+                threads,
                 destination,
                 client,
                 connection: Arc::new(Mutex::new(connection)),
@@ -220,6 +228,8 @@ struct Worker {
     client: TargetClient,
     /// Whether Slack thread replies apply (`chat.postMessage`).
     threads: bool,
+    /// Attempts at once (1 with a rate limit or threads: those go one by one, in order).
+    in_flight: usize,
     connection: Arc<Mutex<Connection>>,
     notify: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
@@ -273,9 +283,9 @@ impl Worker {
             };
             match self.settle(&mut unsettled, limit).await {
                 Some(Claim::Rows(rows)) => {
-                    let mut rows = rows.into_iter();
+                    let mut rows = rows.into_iter().peekable();
                     let mut oldest: Option<Instant> = None;
-                    while let Some(claimed) = rows.next() {
+                    while rows.peek().is_some() {
                         if *self.shutdown.borrow() {
                             unsettled.extend(rows.by_ref().map(|row| Unsettled {
                                 settlement: Settlement::Released {
@@ -284,16 +294,10 @@ impl Worker {
                                 attempts: row.attempts,
                                 kind: OutcomeKind::Released,
                             }));
-                            unsettled.push(Unsettled {
-                                settlement: Settlement::Released {
-                                    id: claimed.outgoing.id,
-                                },
-                                attempts: claimed.attempts,
-                                kind: OutcomeKind::Released,
-                            });
                             break;
                         }
-                        unsettled.push(self.attempt(claimed).await);
+                        let chunk: Vec<Claimed> = rows.by_ref().take(self.in_flight).collect();
+                        self.attempt_all(chunk, &mut unsettled).await;
                         let first = *oldest.get_or_insert_with(Instant::now);
                         if first.elapsed() >= SETTLE_AFTER {
                             self.settle(&mut unsettled, 0).await;
@@ -383,6 +387,46 @@ impl Worker {
         });
     }
 
+    /// Makes one attempt at each of `chunk` (at most `in_flight` rows), all at once, and adds
+    /// what to write to `unsettled`.
+    async fn attempt_all(&mut self, mut chunk: Vec<Claimed>, unsettled: &mut Vec<Unsettled>) {
+        if chunk.len() == 1
+            && let Some(claimed) = chunk.pop()
+        {
+            unsettled.push(self.attempt(claimed).await);
+            return;
+        }
+        // Only destinations without threads or a rate limit get here (`in_flight` > 1).
+        let now = now_ms();
+        let (too_old, due): (Vec<Claimed>, Vec<Claimed>) = chunk
+            .into_iter()
+            .partition(|claimed| now >= retry::deadline(claimed.policy, claimed.age_from_ms));
+        let sent =
+            futures_util::future::join_all(due.iter().map(|claimed| self.send(&claimed.outgoing)))
+                .await;
+        for (claimed, (started, result)) in due.into_iter().zip(sent) {
+            unsettled.push(self.conclude(claimed, started, result).await);
+        }
+        for claimed in too_old {
+            unsettled.push(
+                self.die(claimed, None, Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED))
+                    .await,
+            );
+        }
+    }
+
+    /// Sends `outgoing` once, within the destination's timeout: when it started, and how it
+    /// ended.
+    async fn send(&self, outgoing: &Outgoing) -> (i64, Result<Delivered, DeliveryError>) {
+        let started = now_ms();
+        let timeout = self.destination.timeout;
+        let result = match tokio::time::timeout(timeout, self.client.deliver(outgoing)).await {
+            Ok(result) => result,
+            Err(_) => Err(DeliveryError::timeout(timeout)),
+        };
+        (started, result)
+    }
+
     /// Makes one attempt at a claimed row (or defers it, or finds it too old) and says what to
     /// write.
     async fn attempt(&mut self, claimed: Claimed) -> Unsettled {
@@ -419,12 +463,18 @@ impl Worker {
         if let Some(bucket) = &mut self.limiter {
             bucket.take(Instant::now());
         }
-        let started = now_ms();
-        let timeout = self.destination.timeout;
-        let result = match tokio::time::timeout(timeout, self.client.deliver(&outgoing)).await {
-            Ok(result) => result,
-            Err(_) => Err(DeliveryError::timeout(timeout)),
-        };
+        let (started, result) = self.send(&outgoing).await;
+        self.conclude(claimed, started, result).await
+    }
+
+    /// What to write after an attempt that started at `started` and ended with `result`.
+    async fn conclude(
+        &mut self,
+        claimed: Claimed,
+        started: i64,
+        result: Result<Delivered, DeliveryError>,
+    ) -> Unsettled {
+        let id = claimed.outgoing.id;
         let attempts = claimed.attempts + 1;
         let error = match result {
             Ok(delivered) => {

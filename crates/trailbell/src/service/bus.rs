@@ -114,6 +114,7 @@ impl Destinations {
                 }),
                 rate_limit_per_second: None,
                 timeout,
+                max_in_flight: None,
             });
         }
         if arn.starts_with("arn:aws:sqs:") {
@@ -126,6 +127,7 @@ impl Destinations {
                 }),
                 rate_limit_per_second: None,
                 timeout,
+                max_in_flight: None,
             });
         }
         None

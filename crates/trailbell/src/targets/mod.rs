@@ -37,6 +37,34 @@ pub struct Destination {
     pub rate_limit_per_second: Option<f64>,
     /// How long one attempt may take before it counts as a timeout (retried).
     pub timeout: Duration,
+    /// At most this many attempts at once; `None` for the kind's default
+    /// ([`Destination::in_flight`]).
+    pub max_in_flight: Option<usize>,
+}
+
+/// The most attempts at once a destination may be configured for.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+impl Destination {
+    /// How many attempts may be in flight at once: the configured number, else 8 for webhooks,
+    /// SNS topics and standard SQS queues (whose receivers do not see order anyway: EventBridge
+    /// does not keep it either) and 1, in order, for Slack (threads, one message a second), FIFO
+    /// topics and queues, standard output and files.
+    pub fn in_flight(&self) -> usize {
+        if let Some(configured) = self.max_in_flight {
+            return configured.clamp(1, MAX_IN_FLIGHT);
+        }
+        match &self.kind {
+            DestinationKind::Webhook(_) => 8,
+            DestinationKind::Sns(sns) if !sns.topic_arn.ends_with(".fifo") => 8,
+            DestinationKind::Sqs(sqs) if !sqs.queue_url.ends_with(".fifo") => 8,
+            DestinationKind::Sns(_)
+            | DestinationKind::Sqs(_)
+            | DestinationKind::Slack(_)
+            | DestinationKind::Stdout(_)
+            | DestinationKind::File(_) => 1,
+        }
+    }
 }
 
 /// See [`Destination::kind`].

@@ -28,6 +28,15 @@ pub enum Reply {
     Slow(Duration, Box<Reply>),
     /// Never answers.
     Hang,
+    /// Holds the answer until `count` requests in all have arrived (this one included), then
+    /// answers `then`; `otherwise` if that has not happened within `within`. Shows whether a
+    /// client has several requests in flight at once.
+    Gather {
+        count: usize,
+        within: Duration,
+        then: Box<Reply>,
+        otherwise: Box<Reply>,
+    },
 }
 
 impl Reply {
@@ -196,12 +205,26 @@ async fn handle(
         let n = requests.len();
         shared.count.send_replace(n);
     }
-    answer(reply).await
+    answer(reply, &shared).await
 }
 
-async fn answer(mut reply: Reply) -> Response {
+async fn answer(mut reply: Reply, shared: &Shared) -> Response {
     loop {
         match reply {
+            Reply::Gather {
+                count,
+                within,
+                then,
+                otherwise,
+            } => {
+                let mut seen = shared.count.subscribe();
+                let gathered = tokio::time::timeout(within, seen.wait_for(|n| *n >= count)).await;
+                reply = if matches!(gathered, Ok(Ok(_))) {
+                    *then
+                } else {
+                    *otherwise
+                };
+            }
             Reply::Answer {
                 status,
                 headers,
