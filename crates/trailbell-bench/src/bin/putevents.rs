@@ -6,7 +6,8 @@
 //! ```sh
 //! cargo build --release -p trailbell
 //! scripts/lib/with-test-services cargo run --release -p trailbell-bench --bin putevents -- \
-//!     [--events 200000] [--clients 32] [--rules 100] [--moto-events 20000]
+//!     [--events 200000] [--clients 32] [--rules 100] [--moto-events 20000] [--rate 5000]
+//!     [--latency-events 50000] [--burst 1]
 //! ```
 //!
 //! Measured: events/s accepted (every PutEvents answered with no failed entry), the PutEvents
@@ -54,9 +55,10 @@ fn options() -> Options {
             ("--moto-events", Some(v)) => options.moto_events = v,
             ("--rate", Some(v)) => options.rate = v.max(10),
             ("--latency-events", Some(v)) => options.latency_events = v,
+            ("--burst", Some(v)) => BURST.store(v.max(1), Ordering::Relaxed),
             _ => {
                 eprintln!(
-                    "usage: putevents [--events N] [--clients N] [--rules N] [--moto-events N] [--rate N] [--latency-events N]"
+                    "usage: putevents [--events N] [--clients N] [--rules N] [--moto-events N] [--rate N] [--latency-events N] [--burst N]"
                 );
                 std::process::exit(2);
             }
@@ -84,11 +86,17 @@ fn entry(n: u64, rules: u64) -> Value {
     json!({"Source": "aws.bench", "DetailType": "AWS API Call via CloudTrail", "Detail": detail.to_string()})
 }
 
-/// Every tenth event matches one of the rules (`Op0` to `Op{rules-1}`, in turn); the others are
-/// named past the rules. Spread evenly, so that a steady event rate is a steady alert rate.
+/// How many matching events come in a row (`--burst`; 1 by default).
+static BURST: AtomicU64 = AtomicU64::new(1);
+
+/// One event in ten matches one of the rules (`Op0` to `Op{rules-1}`, in turn); the others are
+/// named past the rules. By default every tenth event, so that a steady event rate is a steady
+/// alert rate; with `--burst N`, runs of N matching events followed by 9N others.
 fn event_name(n: u64, rules: u64) -> String {
-    if n.is_multiple_of(10) {
-        format!("Op{}", (n / 10) % rules)
+    let burst = BURST.load(Ordering::Relaxed);
+    let run = n / burst;
+    if run.is_multiple_of(10) {
+        format!("Op{}", ((run / 10) * burst + n % burst) % rules)
     } else {
         format!("Op{}", rules + n % (9 * rules))
     }
