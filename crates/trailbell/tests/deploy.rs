@@ -668,3 +668,223 @@ fn an_event_follows_a_deployed_rule_to_its_queue() {
     let delivered: Value = serde_json::from_str(&bodies[0]).expect("an envelope");
     assert_eq!(delivered["detail"]["eventName"], "StopInstances");
 }
+
+/// `deploy`'s or `destroy`'s changes to the target's permission: (action, detail).
+fn permission_changes(out: &Output) -> Vec<(String, String)> {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON plan");
+    doc["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["kind"] == "permission")
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (s("action"), s("detail"))
+        })
+        .collect()
+}
+
+/// The statements of a resource policy given as a JSON string.
+fn statements(policy: &Value) -> Vec<Value> {
+    let policy: Value = policy.as_str().map_or(Value::Null, |text| {
+        serde_json::from_str(text).expect("a policy")
+    });
+    policy["Statement"].as_array().cloned().unwrap_or_default()
+}
+
+/// Statements that let EventBridge in.
+fn for_eventbridge(statements: &[Value]) -> Vec<Value> {
+    statements
+        .iter()
+        .filter(|s| s["Principal"]["Service"] == "events.amazonaws.com")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_lambda_target_gets_one_invoke_permission_and_loses_it_on_destroy() {
+    let account = Account::new();
+    // The function is never invoked: an empty zip archive (only its end-of-directory record).
+    let zip = account.dir.path().join("function.zip");
+    let mut empty_zip = b"PK\x05\x06".to_vec();
+    empty_zip.resize(22, 0);
+    std::fs::write(&zip, empty_zip).expect("a zip file");
+    account.aws(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "trailbell-lambda",
+        "--assume-role-policy-document",
+        "{}",
+    ]);
+    let function = account.aws(&[
+        "lambda",
+        "create-function",
+        "--function-name",
+        "trailbell",
+        "--runtime",
+        "provided.al2023",
+        "--handler",
+        "bootstrap",
+        "--role",
+        &format!("arn:aws:iam::{}:role/trailbell-lambda", account.id),
+        "--zip-file",
+        &format!("fileb://{}", zip.display()),
+    ])["FunctionArn"]
+        .as_str()
+        .expect("a function ARN")
+        .to_owned();
+    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
+    let pack = pack.to_str().expect("a UTF-8 path");
+    let deploy_args = [
+        "deploy",
+        "--rules",
+        pack,
+        "--regions",
+        "us-east-1",
+        "--target-lambda-arn",
+        &function,
+        "--format",
+        "json",
+    ];
+
+    let first = account.trailbell(&deploy_args);
+    assert_eq!(
+        permission_changes(&first),
+        [(
+            "create".to_owned(),
+            "lambda:InvokeFunction for events.amazonaws.com".to_owned()
+        )]
+    );
+    let policy = account.aws(&["lambda", "get-policy", "--function-name", "trailbell"]);
+    let granted = for_eventbridge(&statements(&policy["Policy"]));
+    assert_eq!(granted.len(), 1, "{policy}");
+    assert_eq!(granted[0]["Action"], "lambda:InvokeFunction");
+    let source = granted[0]["Condition"]["ArnLike"]["AWS:SourceArn"]
+        .as_str()
+        .expect("a source ARN condition");
+    assert!(
+        source.starts_with(&format!("arn:aws:events:us-east-1:{}:rule/", account.id)),
+        "{source}"
+    );
+    let targets = account.aws(&[
+        "events",
+        "list-targets-by-rule",
+        "--rule",
+        "trailbell-ec2-stop",
+    ]);
+    assert_eq!(targets["Targets"][0]["Arn"], function.as_str());
+
+    // Again: nothing to do, still one statement.
+    let second = account.trailbell(&deploy_args);
+    assert_eq!(permission_changes(&second)[0].0, "unchanged");
+    let policy = account.aws(&["lambda", "get-policy", "--function-name", "trailbell"]);
+    assert_eq!(for_eventbridge(&statements(&policy["Policy"])).len(), 1);
+
+    let out = account.trailbell(&[
+        "destroy",
+        "--regions",
+        "us-east-1",
+        "--target-lambda-arn",
+        &function,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(permission_changes(&out)[0].0, "delete");
+    // No statement of EventBridge's is left (moto answers ResourceNotFound for an empty policy).
+    let mut get_policy = Command::new("aws");
+    get_policy.args([
+        "--endpoint-url",
+        &account.endpoint,
+        "--output",
+        "json",
+        "lambda",
+        "get-policy",
+        "--function-name",
+        "trailbell",
+    ]);
+    account.env(&mut get_policy);
+    let left = get_policy.output().expect("the aws CLI runs");
+    if left.status.success() {
+        let policy: Value = serde_json::from_slice(&left.stdout).expect("JSON");
+        assert!(
+            for_eventbridge(&statements(&policy["Policy"])).is_empty(),
+            "{policy}"
+        );
+    } else {
+        let stderr = String::from_utf8_lossy(&left.stderr);
+        assert!(stderr.contains("ResourceNotFound"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_sns_target_gets_a_topic_policy_statement_beside_the_others() {
+    let account = Account::new();
+    let topic = account.aws(&["sns", "create-topic", "--name", "chatbot-alerts"])["TopicArn"]
+        .as_str()
+        .expect("a topic ARN")
+        .to_owned();
+    let policy_of = || {
+        account.aws(&["sns", "get-topic-attributes", "--topic-arn", &topic])["Attributes"]["Policy"]
+            .clone()
+    };
+    let before = statements(&policy_of());
+    assert!(
+        !before.is_empty(),
+        "moto gives a topic its default statement"
+    );
+    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
+    let pack = pack.to_str().expect("a UTF-8 path");
+    let deploy_args = [
+        "deploy",
+        "--rules",
+        pack,
+        "--regions",
+        "us-east-1",
+        "--target-sns-topic-arn",
+        &topic,
+        "--format",
+        "json",
+    ];
+
+    assert_eq!(
+        permission_changes(&account.trailbell(&deploy_args)),
+        [(
+            "create".to_owned(),
+            "sns:Publish for events.amazonaws.com".to_owned()
+        )]
+    );
+    let after = statements(&policy_of());
+    let granted = for_eventbridge(&after);
+    assert_eq!(granted.len(), 1, "{after:?}");
+    assert_eq!(granted[0]["Action"], "sns:Publish");
+    assert_eq!(granted[0]["Resource"], topic.as_str());
+    // The topic's own statements are kept.
+    for statement in &before {
+        assert!(after.contains(statement), "{statement} was dropped");
+    }
+
+    let again = account.trailbell(&deploy_args);
+    assert_eq!(permission_changes(&again)[0].0, "unchanged");
+    assert_eq!(for_eventbridge(&statements(&policy_of())).len(), 1);
+
+    let out = account.trailbell(&[
+        "destroy",
+        "--regions",
+        "us-east-1",
+        "--target-sns-topic-arn",
+        &topic,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(permission_changes(&out)[0].0, "delete");
+    let left = statements(&policy_of());
+    assert!(for_eventbridge(&left).is_empty(), "{left:?}");
+    assert_eq!(left, before);
+}
