@@ -249,6 +249,15 @@ impl Registry {
         )
     }
 
+    /// Stops this registry's commits (PutEvents' archive writes among them) from running SQLite's
+    /// automatic checkpoint: for a process that runs a [`crate::store::Checkpointer`].
+    pub fn leave_checkpoints_to_background(&self) -> Result<(), RegistryError> {
+        self.with(|connection| {
+            connection.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+            Ok(())
+        })
+    }
+
     /// Runs `f` on the connection. A panic in an earlier call cannot leave a transaction open
     /// (rusqlite rolls back on drop), so a poisoned lock is taken over.
     fn with<T>(

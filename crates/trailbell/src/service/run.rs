@@ -136,6 +136,7 @@ impl Service {
         let checkpointer = Checkpointer::start(&store_path, CHECKPOINT_INTERVAL)?;
         let registry =
             Registry::open(&store_path, &config.service.account, &config.service.region)?;
+        registry.leave_checkpoints_to_background()?;
         let managed = managed_rules(&config)?;
         let rules = managed.len();
         registry.replace_managed_rules(CONFIG_OWNER, managed)?;
