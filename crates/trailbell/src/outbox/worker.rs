@@ -239,8 +239,9 @@ struct Worker {
     dead_letters: DeadLetters,
 }
 
-/// The most rows one claim takes. A batch is sent in order, one attempt at a time; its outcomes
-/// are written with the next claim (or sooner, see [`SETTLE_AFTER`]).
+/// The most rows one claim takes. A batch is sent in chunks of `in_flight` attempts at once (one
+/// at a time, in order, for most destinations that care about order); its outcomes are written
+/// with the next claim (or sooner, see [`SETTLE_AFTER`]).
 const CLAIM_BATCH: usize = 64;
 
 /// Outcomes older than this are written before the batch ends: a slow target must not hold many
