@@ -240,7 +240,7 @@ struct Worker {
 }
 
 /// The most rows one claim takes. A batch is sent in chunks of `in_flight` attempts at once (one
-/// at a time, in order, for most destinations that care about order); its outcomes are written
+/// at a time, in order, for Slack, FIFO targets, stdout and files); its outcomes are written
 /// with the next claim (or sooner, see [`SETTLE_AFTER`]).
 const CLAIM_BATCH: usize = 64;
 
