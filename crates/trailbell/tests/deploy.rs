@@ -135,6 +135,11 @@ impl Account {
         dir
     }
 
+    /// `list-targets-by-rule` of `rule` in us-east-1.
+    fn targets(&self, rule: &str) -> Value {
+        self.aws(&["events", "list-targets-by-rule", "--rule", rule])
+    }
+
     fn rule_names(&self, region: &str) -> Vec<String> {
         self.aws(&["events", "list-rules", "--region", region])["Rules"]
             .as_array()
@@ -149,8 +154,9 @@ const EC2_STOP: &str = r#"{"source": ["aws.ec2"], "detail-type": ["AWS API Call 
 const EC2_TERMINATE: &str = r#"{"source": ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["TerminateInstances"]}}"#;
 const IAM_USER: &str = r#"{"source": ["aws.iam"], "detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["CreateUser"]}}"#;
 
-/// `deploy --format json`'s changes as (action, region, name), and its summary.
-fn plan_of(out: &Output) -> (Vec<(String, String, String)>, Value) {
+/// The JSON plan `deploy` or `destroy` printed (it must have succeeded) and its changes of `kind`
+/// ("rule", "permission", ...).
+fn plan_doc(out: &Output, kind: &str) -> (Value, Vec<Value>) {
     assert!(
         out.status.success(),
         "exit {:?}: {}",
@@ -162,11 +168,22 @@ fn plan_of(out: &Output) -> (Vec<(String, String, String)>, Value) {
         .as_array()
         .expect("changes")
         .iter()
-        .filter(|c| c["kind"] == "rule")
-        .map(|c| {
-            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-            (s("action"), s("region"), s("name"))
-        })
+        .filter(|c| c["kind"] == kind)
+        .cloned()
+        .collect();
+    (doc, changes)
+}
+
+fn text(change: &Value, key: &str) -> String {
+    change[key].as_str().unwrap_or_default().to_owned()
+}
+
+/// `deploy --format json`'s changes as (action, region, name), and its summary.
+fn plan_of(out: &Output) -> (Vec<(String, String, String)>, Value) {
+    let (doc, rules) = plan_doc(out, "rule");
+    let changes = rules
+        .iter()
+        .map(|c| (text(c, "action"), text(c, "region"), text(c, "name")))
         .collect();
     (changes, doc["summary"].clone())
 }
@@ -231,12 +248,7 @@ fn a_second_deploy_changes_nothing_and_an_edited_rule_is_exactly_one_update() {
         "{deployed}"
     );
     // And the target carries the retry policy.
-    let targets = account.aws(&[
-        "events",
-        "list-targets-by-rule",
-        "--rule",
-        "trailbell-ec2-stop",
-    ]);
+    let targets = account.targets("trailbell-ec2-stop");
     assert_eq!(targets["Targets"][0]["Arn"], queue.as_str());
     assert_eq!(
         targets["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"],
@@ -669,24 +681,32 @@ fn an_event_follows_a_deployed_rule_to_its_queue() {
     assert_eq!(delivered["detail"]["eventName"], "StopInstances");
 }
 
+/// Runs `command`, `deploy` (of the one rule `trailbell-ec2-stop`) or `destroy`, in us-east-1 for
+/// the target `target_flag arn`, with a JSON plan.
+fn run_for_target(account: &Account, command: &str, target_flag: &str, arn: &str) -> Output {
+    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
+    let pack = pack.to_str().expect("a UTF-8 path");
+    let mut args = vec![
+        command,
+        "--regions",
+        "us-east-1",
+        target_flag,
+        arn,
+        "--format",
+        "json",
+    ];
+    if command == "deploy" {
+        args.extend(["--rules", pack]);
+    }
+    account.trailbell(&args)
+}
+
 /// `deploy`'s or `destroy`'s changes to the target's permission: (action, detail).
 fn permission_changes(out: &Output) -> Vec<(String, String)> {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON plan");
-    doc["changes"]
-        .as_array()
-        .expect("changes")
+    let (_, permissions) = plan_doc(out, "permission");
+    permissions
         .iter()
-        .filter(|c| c["kind"] == "permission")
-        .map(|c| {
-            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-            (s("action"), s("detail"))
-        })
+        .map(|c| (text(c, "action"), text(c, "detail")))
         .collect()
 }
 
@@ -740,21 +760,9 @@ fn a_lambda_target_gets_one_invoke_permission_and_loses_it_on_destroy() {
         .as_str()
         .expect("a function ARN")
         .to_owned();
-    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
-    let pack = pack.to_str().expect("a UTF-8 path");
-    let deploy_args = [
-        "deploy",
-        "--rules",
-        pack,
-        "--regions",
-        "us-east-1",
-        "--target-lambda-arn",
-        &function,
-        "--format",
-        "json",
-    ];
+    let deploy = || run_for_target(&account, "deploy", "--target-lambda-arn", &function);
 
-    let first = account.trailbell(&deploy_args);
+    let first = deploy();
     assert_eq!(
         permission_changes(&first),
         [(
@@ -773,29 +781,16 @@ fn a_lambda_target_gets_one_invoke_permission_and_loses_it_on_destroy() {
         source.starts_with(&format!("arn:aws:events:us-east-1:{}:rule/", account.id)),
         "{source}"
     );
-    let targets = account.aws(&[
-        "events",
-        "list-targets-by-rule",
-        "--rule",
-        "trailbell-ec2-stop",
-    ]);
+    let targets = account.targets("trailbell-ec2-stop");
     assert_eq!(targets["Targets"][0]["Arn"], function.as_str());
 
     // Again: nothing to do, still one statement.
-    let second = account.trailbell(&deploy_args);
+    let second = deploy();
     assert_eq!(permission_changes(&second)[0].0, "unchanged");
     let policy = account.aws(&["lambda", "get-policy", "--function-name", "trailbell"]);
     assert_eq!(for_eventbridge(&statements(&policy["Policy"])).len(), 1);
 
-    let out = account.trailbell(&[
-        "destroy",
-        "--regions",
-        "us-east-1",
-        "--target-lambda-arn",
-        &function,
-        "--format",
-        "json",
-    ]);
+    let out = run_for_target(&account, "destroy", "--target-lambda-arn", &function);
     assert_eq!(permission_changes(&out)[0].0, "delete");
     // No statement of EventBridge's is left (moto answers ResourceNotFound for an empty policy).
     let mut get_policy = Command::new("aws");
@@ -839,22 +834,10 @@ fn an_sns_target_gets_a_topic_policy_statement_beside_the_others() {
         !before.is_empty(),
         "moto gives a topic its default statement"
     );
-    let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
-    let pack = pack.to_str().expect("a UTF-8 path");
-    let deploy_args = [
-        "deploy",
-        "--rules",
-        pack,
-        "--regions",
-        "us-east-1",
-        "--target-sns-topic-arn",
-        &topic,
-        "--format",
-        "json",
-    ];
+    let deploy = || run_for_target(&account, "deploy", "--target-sns-topic-arn", &topic);
 
     assert_eq!(
-        permission_changes(&account.trailbell(&deploy_args)),
+        permission_changes(&deploy()),
         [(
             "create".to_owned(),
             "sns:Publish for events.amazonaws.com".to_owned()
@@ -870,19 +853,11 @@ fn an_sns_target_gets_a_topic_policy_statement_beside_the_others() {
         assert!(after.contains(statement), "{statement} was dropped");
     }
 
-    let again = account.trailbell(&deploy_args);
+    let again = deploy();
     assert_eq!(permission_changes(&again)[0].0, "unchanged");
     assert_eq!(for_eventbridge(&statements(&policy_of())).len(), 1);
 
-    let out = account.trailbell(&[
-        "destroy",
-        "--regions",
-        "us-east-1",
-        "--target-sns-topic-arn",
-        &topic,
-        "--format",
-        "json",
-    ]);
+    let out = run_for_target(&account, "destroy", "--target-sns-topic-arn", &topic);
     assert_eq!(permission_changes(&out)[0].0, "delete");
     let left = statements(&policy_of());
     assert!(for_eventbridge(&left).is_empty(), "{left:?}");
