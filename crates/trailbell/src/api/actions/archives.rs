@@ -111,28 +111,37 @@ fn archive_json(archive: &ArchiveInfo) -> Value {
     })
 }
 
+/// ListArchives' and ListReplays' request: at most one of the three filters.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub(super) struct ListArchivesRequest {
+pub(super) struct ListFilteredRequest {
     name_prefix: Option<String>,
     event_source_arn: Option<String>,
     state: Option<String>,
 }
 
+impl ListFilteredRequest {
+    /// AWS's error when more than one filter is given to `action`.
+    fn at_most_one_filter(&self, action: &str) -> Result<(), AwsError> {
+        let filters = [
+            self.name_prefix.is_some(),
+            self.event_source_arn.is_some(),
+            self.state.is_some(),
+        ];
+        if filters.into_iter().filter(|given| *given).count() > 1 {
+            return Err(AwsError::validation(format!(
+                "At most one filter is allowed for {action}. Use either : State, EventSourceArn, or NamePrefix."
+            )));
+        }
+        Ok(())
+    }
+}
+
 pub(super) async fn list_archives(
     state: &ApiState,
-    request: ListArchivesRequest,
+    request: ListFilteredRequest,
 ) -> Result<Value, AwsError> {
-    let filters = [
-        request.name_prefix.is_some(),
-        request.event_source_arn.is_some(),
-        request.state.is_some(),
-    ];
-    if filters.into_iter().filter(|given| *given).count() > 1 {
-        return Err(AwsError::validation(
-            "At most one filter is allowed for ListArchives. Use either : State, EventSourceArn, or NamePrefix.",
-        ));
-    }
+    request.at_most_one_filter("ListArchives")?;
     let event_bus_name = request
         .event_source_arn
         .as_deref()
@@ -304,28 +313,11 @@ fn replay_json(replay: &ReplayInfo) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(super) struct ListReplaysRequest {
-    name_prefix: Option<String>,
-    event_source_arn: Option<String>,
-    state: Option<String>,
-}
-
 pub(super) async fn list_replays(
     state: &ApiState,
-    request: ListReplaysRequest,
+    request: ListFilteredRequest,
 ) -> Result<Value, AwsError> {
-    let filters = [
-        request.name_prefix.is_some(),
-        request.event_source_arn.is_some(),
-        request.state.is_some(),
-    ];
-    if filters.into_iter().filter(|given| *given).count() > 1 {
-        return Err(AwsError::validation(
-            "At most one filter is allowed for ListReplays. Use either : State, EventSourceArn, or NamePrefix.",
-        ));
-    }
+    request.at_most_one_filter("ListReplays")?;
     let replay_state = request
         .state
         .as_deref()
