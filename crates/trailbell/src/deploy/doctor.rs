@@ -166,48 +166,46 @@ async fn check_trails(
         if !seen.insert(trail.arn.clone()) {
             continue;
         }
-        if !trail.logging {
+        let mut finding = |id, severity, problem: &str, fix: String| {
             findings.push(Finding {
-                id: "trail-not-logging",
-                severity: Severity::Error,
+                id,
+                severity,
                 region: region.to_owned(),
                 resource: trail.name.clone(),
-                explanation: format!(
-                    "trail {} is stopped: it records nothing, and someone who stops a trail is often covering tracks",
-                    trail.name
-                ),
-                fix: format!("aws cloudtrail start-logging --name {}", trail.arn),
+                explanation: format!("trail {} {problem}", trail.name),
+                fix,
             });
+        };
+        if !trail.logging {
+            finding(
+                "trail-not-logging",
+                Severity::Error,
+                "is stopped: it records nothing, and someone who stops a trail is often covering tracks",
+                format!("aws cloudtrail start-logging --name {}", trail.arn),
+            );
         }
         if !trail.multi_region {
-            findings.push(Finding {
-                id: "single-region-trail",
-                severity: Severity::Warning,
-                region: region.to_owned(),
-                resource: trail.name.clone(),
-                explanation: format!(
-                    "trail {} records only its home region: activity in every other region goes unrecorded",
-                    trail.name
+            finding(
+                "single-region-trail",
+                Severity::Warning,
+                "records only its home region: activity in every other region goes unrecorded",
+                format!(
+                    "aws cloudtrail update-trail --name {} --is-multi-region-trail",
+                    trail.arn
                 ),
-                fix: format!("aws cloudtrail update-trail --name {} --is-multi-region-trail", trail.arn),
-            });
+            );
         }
         if !trail.management_events {
-            findings.push(Finding {
-                id: "no-management-events",
-                severity: Severity::Error,
-                region: region.to_owned(),
-                resource: trail.name.clone(),
-                explanation: format!(
-                    "trail {} records no management events: sign-ins and API calls, what trailbell's rules watch, are not recorded",
-                    trail.name
-                ),
-                fix: format!(
+            finding(
+                "no-management-events",
+                Severity::Error,
+                "records no management events: sign-ins and API calls, what trailbell's rules watch, are not recorded",
+                format!(
                     "aws cloudtrail put-event-selectors --trail-name {} --event-selectors \
                      '[{{\"ReadWriteType\": \"All\", \"IncludeManagementEvents\": true}}]'",
                     trail.arn
                 ),
-            });
+            );
         }
     }
     Ok(())

@@ -288,19 +288,9 @@ fn desired_rule(
     };
     let mut out = Vec::new();
     for region in regions {
-        let target = if region == home {
-            DesiredTarget {
-                id: TARGET_ID.to_owned(),
-                arn: target.arn().text.clone(),
-                role_arn: None,
-                dead_letter_arn: options
-                    .dead_letter_queue_arn
-                    .as_ref()
-                    .filter(|dlq| dlq.region == region)
-                    .map(|dlq| dlq.text.clone()),
-                max_retry_attempts: MAX_RETRY_ATTEMPTS,
-                max_event_age_secs: MAX_EVENT_AGE_SECS,
-            }
+        // At home the target itself; elsewhere home's bus, through the forwarding role.
+        let (arn, role_arn) = if region == home {
+            (target.arn().text.clone(), None)
         } else {
             let Some(role) = &options.forward_role_arn else {
                 return Err(DeployError::Options(format!(
@@ -311,23 +301,27 @@ fn desired_rule(
                 )));
             };
             let arn = target.arn();
-            DesiredTarget {
-                id: TARGET_ID.to_owned(),
-                arn: format!(
+            (
+                format!(
                     "arn:{}:events:{home}:{}:event-bus/{}",
                     arn.partition,
                     arn.account,
                     options.bus()
                 ),
-                role_arn: Some(role.clone()),
-                dead_letter_arn: options
-                    .dead_letter_queue_arn
-                    .as_ref()
-                    .filter(|dlq| dlq.region == region)
-                    .map(|dlq| dlq.text.clone()),
-                max_retry_attempts: MAX_RETRY_ATTEMPTS,
-                max_event_age_secs: MAX_EVENT_AGE_SECS,
-            }
+                Some(role.clone()),
+            )
+        };
+        let target = DesiredTarget {
+            id: TARGET_ID.to_owned(),
+            arn,
+            role_arn,
+            dead_letter_arn: options
+                .dead_letter_queue_arn
+                .as_ref()
+                .filter(|dlq| dlq.region == region)
+                .map(|dlq| dlq.text.clone()),
+            max_retry_attempts: MAX_RETRY_ATTEMPTS,
+            max_event_age_secs: MAX_EVENT_AGE_SECS,
         };
         out.push(DesiredRule {
             region,
