@@ -12,10 +12,11 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::outbox::dlq::{Cause, DeadLetters};
 use crate::outbox::retry::{self, Backoff, Decision};
-use crate::outbox::store::{self as rows, DELIVERY_COLUMNS, Death, delivery_columns};
+use crate::outbox::store::{
+    self as rows, DELIVERY_COLUMNS, Death, DeliveryColumns, delivery_columns,
+};
 use crate::outbox::{OutboxError, now_ms};
-use crate::targets::RetryPolicy;
-use crate::targets::client::{DeliveryError, Outgoing, TargetClient};
+use crate::targets::client::{DeliveryError, TargetClient};
 
 /// Time kept back from the deadline to record outcomes and answer the Runtime API.
 pub const RESERVE: Duration = Duration::from_millis(300);
@@ -25,16 +26,9 @@ pub const RESERVE: Duration = Duration::from_millis(300);
 pub struct Row {
     /// The destination's name.
     pub destination: String,
-    /// What to send.
-    pub outgoing: Outgoing,
-    /// Attempts made before (earlier invocations).
-    pub attempts: u32,
-    /// The target's retry policy.
-    pub policy: RetryPolicy,
-    /// When the row's age started counting (Unix ms).
-    pub age_from_ms: i64,
-    /// Its dead-letter queue.
-    pub dead_letter_queue_url: Option<String>,
+    /// What to send, the attempts made before (earlier invocations), the target's retry policy,
+    /// when the row's age started counting and its dead-letter queue.
+    pub(crate) due: DeliveryColumns,
 }
 
 /// How one row ended in this invocation.
@@ -82,21 +76,16 @@ fn select(
         "SELECT {DELIVERY_COLUMNS}, destination FROM outbox WHERE {condition}"
     ))?;
     let found = statement.query_map(parameters, |row| {
-        let head = delivery_columns(row)?;
         Ok(Row {
-            outgoing: head.outgoing,
-            attempts: head.attempts,
-            policy: head.policy,
-            age_from_ms: head.age_from_ms,
-            dead_letter_queue_url: head.dead_letter_queue_url,
+            due: delivery_columns(row)?,
             destination: row.get(12)?,
         })
     })?;
     let mut rows = found.collect::<Result<Vec<_>, _>>()?;
-    rows.sort_by_key(|row| row.outgoing.id);
+    rows.sort_by_key(|row| row.due.outgoing.id);
     for row in &mut rows {
-        if let Some(parent) = &row.outgoing.attributes.thread_parent_key {
-            row.outgoing.thread_ts = connection
+        if let Some(parent) = &row.due.outgoing.attributes.thread_parent_key {
+            row.due.outgoing.thread_ts = connection
                 .query_row(
                     "SELECT remote_id FROM outbox WHERE idempotency_key = ?1
                      AND state = 'delivered'",
@@ -133,11 +122,11 @@ impl Delivery<'_> {
                 row.destination
             )));
         };
-        let id = row.outgoing.id;
-        let mut attempts = row.attempts;
+        let id = row.due.outgoing.id;
+        let mut attempts = row.due.attempts;
         loop {
             let now = now_ms();
-            if now >= retry::deadline(row.policy, row.age_from_ms) {
+            if now >= retry::deadline(row.due.policy, row.due.age_from_ms) {
                 self.die(
                     &row,
                     attempts,
@@ -153,7 +142,8 @@ impl Delivery<'_> {
             }
             let limit = (*timeout).min(Duration::from_millis(left.unsigned_abs()));
             let started = now_ms();
-            let result = match tokio::time::timeout(limit, client.deliver(&row.outgoing)).await {
+            let result = match tokio::time::timeout(limit, client.deliver(&row.due.outgoing)).await
+            {
                 Ok(result) => result,
                 Err(_) => Err(DeliveryError::timeout(limit)),
             };
@@ -162,18 +152,18 @@ impl Delivery<'_> {
                 Ok(delivered) => {
                     self.db(|c| rows::record_delivered(c, id, started, now_ms(), &delivered))?;
                     tracing::info!(
-                        destination = %row.destination, rule = %row.outgoing.rule_name,
-                        event = %row.outgoing.event_id, attempts, "Alert delivered."
+                        destination = %row.destination, rule = %row.due.outgoing.rule_name,
+                        event = %row.due.outgoing.event_id, attempts, "Alert delivered."
                     );
                     return Ok(Ending::Delivered);
                 }
                 Err(error) => error,
             };
             let decision = retry::decide(
-                row.policy,
+                row.due.policy,
                 &self.backoff,
                 attempts,
-                row.age_from_ms,
+                row.due.age_from_ms,
                 now_ms(),
                 &error,
             );
@@ -185,7 +175,7 @@ impl Delivery<'_> {
                 }
                 Decision::RetryAt(at_ms) => {
                     tracing::warn!(
-                        destination = %row.destination, event = %row.outgoing.event_id,
+                        destination = %row.destination, event = %row.due.outgoing.event_id,
                         attempts, error = %error, "Delivery failed."
                     );
                     // The next attempt needs time to run too: half a second at least.
@@ -234,12 +224,6 @@ impl Delivery<'_> {
                 "the event is older than the target allows".to_owned(),
             ),
         };
-        tracing::error!(
-            destination = %row.destination, rule = %row.outgoing.rule_name,
-            event = %row.outgoing.event_id, attempts, error_code = %code, error = %message,
-            exhausted_retry_condition = condition.unwrap_or("none"),
-            "Delivery failed for good; the alert is a dead letter."
-        );
         let cause = Cause {
             code: &code,
             message: &message,
@@ -248,13 +232,18 @@ impl Delivery<'_> {
         };
         let dead_letter_status = self
             .dead_letters
-            .send_if_any(row.dead_letter_queue_url.as_deref(), &row.outgoing, &cause)
+            .give_up(
+                &row.destination,
+                row.due.dead_letter_queue_url.as_deref(),
+                &row.due.outgoing,
+                &cause,
+            )
             .await;
         let death = Death {
             attempt,
             exhausted_retry_condition: condition,
             dead_letter_status,
         };
-        self.db(|c| rows::record_dead(c, row.outgoing.id, now_ms(), &death))
+        self.db(|c| rows::record_dead(c, row.due.outgoing.id, now_ms(), &death))
     }
 }

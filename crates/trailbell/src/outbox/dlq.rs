@@ -34,14 +34,27 @@ impl DeadLetters {
         }
     }
 
-    /// Sends a dead letter to its queue when it has one (logging a failure), and returns the
-    /// status to record with the row: `None` without a queue.
-    pub async fn send_if_any(
+    /// Gives `message` up for good: logs why, sends it to its queue when it has one (logging a
+    /// failure), and returns the status to record with the row: `None` without a queue. The one
+    /// way both the workers and the Lambda build make a dead letter.
+    pub async fn give_up(
         &mut self,
+        destination: &str,
         queue_url: Option<&str>,
         message: &Outgoing,
         cause: &Cause<'_>,
     ) -> Option<String> {
+        tracing::error!(
+            destination,
+            id = message.id,
+            rule = %message.rule_name,
+            event = %message.event_id,
+            attempts = cause.attempts,
+            error_code = %cause.code,
+            error = %cause.message,
+            exhausted_retry_condition = cause.exhausted_retry_condition.unwrap_or("none"),
+            "Delivery failed for good; the alert is a dead letter."
+        );
         let queue_url = queue_url?;
         let status = self.send(queue_url, message, cause).await;
         if status != "sent" {

@@ -378,6 +378,7 @@ pub(crate) const DELIVERY_COLUMNS: &str = "id, idempotency_key, rule_name, targe
     age_from_ms, dead_letter_queue_url";
 
 /// What a row holds for a delivery attempt: [`DELIVERY_COLUMNS`], read.
+#[derive(Clone, Debug)]
 pub(crate) struct DeliveryColumns {
     pub outgoing: Outgoing,
     pub attempts: u32,
@@ -413,13 +414,9 @@ pub(crate) fn delivery_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Deli
 /// A row a worker claimed (now `in_flight`).
 #[derive(Clone, Debug)]
 pub(crate) struct Claimed {
-    /// What to send (without `thread_ts`, which the worker fills in).
-    pub outgoing: Outgoing,
-    /// Attempts made before this one.
-    pub attempts: u32,
-    pub policy: RetryPolicy,
-    pub age_from_ms: i64,
-    pub dead_letter_queue_url: Option<String>,
+    /// What to send (without `thread_ts`, which the worker fills in), the attempts made before
+    /// this one, the retry policy and the dead-letter queue.
+    pub due: DeliveryColumns,
     pub last_error: Option<String>,
     /// For a Slack reply: where its parent is.
     pub parent: Option<Parent>,
@@ -615,13 +612,8 @@ fn claim_due(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut claimed = select
         .query_map(params![destination, now, limit], |row| {
-            let head = delivery_columns(row)?;
             Ok(Claimed {
-                outgoing: head.outgoing,
-                attempts: head.attempts,
-                policy: head.policy,
-                age_from_ms: head.age_from_ms,
-                dead_letter_queue_url: head.dead_letter_queue_url,
+                due: delivery_columns(row)?,
                 last_error: row.get(12)?,
                 parent: None,
             })
@@ -631,7 +623,7 @@ fn claim_due(
         "UPDATE outbox SET state = 'in_flight', claimed_at_ms = ?2 WHERE id = ?1",
     )?;
     for row in &mut claimed {
-        if let Some(parent_key) = &row.outgoing.attributes.thread_parent_key {
+        if let Some(parent_key) = &row.due.outgoing.attributes.thread_parent_key {
             let parent = tx
                 .query_row(
                     "SELECT state, remote_id, next_attempt_at_ms FROM outbox
@@ -652,7 +644,7 @@ fn claim_due(
                 .optional()?;
             row.parent = Some(parent.unwrap_or(Parent::Gone));
         }
-        mark.execute(params![row.outgoing.id, now])?;
+        mark.execute(params![row.due.outgoing.id, now])?;
     }
     Ok(claimed)
 }

@@ -290,9 +290,9 @@ impl Worker {
                         if *self.shutdown.borrow() {
                             unsettled.extend(rows.by_ref().map(|row| Unsettled {
                                 settlement: Settlement::Released {
-                                    id: row.outgoing.id,
+                                    id: row.due.outgoing.id,
                                 },
-                                attempts: row.attempts,
+                                attempts: row.due.attempts,
                                 kind: OutcomeKind::Released,
                             }));
                             break;
@@ -399,12 +399,13 @@ impl Worker {
         }
         // Only destinations without threads or a rate limit get here (`in_flight` > 1).
         let now = now_ms();
-        let (too_old, due): (Vec<Claimed>, Vec<Claimed>) = chunk
-            .into_iter()
-            .partition(|claimed| now >= retry::deadline(claimed.policy, claimed.age_from_ms));
-        let sent =
-            futures_util::future::join_all(due.iter().map(|claimed| self.send(&claimed.outgoing)))
-                .await;
+        let (too_old, due): (Vec<Claimed>, Vec<Claimed>) = chunk.into_iter().partition(|claimed| {
+            now >= retry::deadline(claimed.due.policy, claimed.due.age_from_ms)
+        });
+        let sent = futures_util::future::join_all(
+            due.iter().map(|claimed| self.send(&claimed.due.outgoing)),
+        )
+        .await;
         for (claimed, (started, result)) in due.into_iter().zip(sent) {
             unsettled.push(self.conclude(claimed, started, result).await);
         }
@@ -431,14 +432,14 @@ impl Worker {
     /// Makes one attempt at a claimed row (or defers it, or finds it too old) and says what to
     /// write.
     async fn attempt(&mut self, claimed: Claimed) -> Unsettled {
-        let id = claimed.outgoing.id;
+        let id = claimed.due.outgoing.id;
         let now = now_ms();
-        if now >= retry::deadline(claimed.policy, claimed.age_from_ms) {
+        if now >= retry::deadline(claimed.due.policy, claimed.due.age_from_ms) {
             return self
                 .die(claimed, None, Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED))
                 .await;
         }
-        let mut outgoing = claimed.outgoing.clone();
+        let mut outgoing = claimed.due.outgoing.clone();
         if self.threads {
             match &claimed.parent {
                 Some(Parent::Delivered { ts }) => outgoing.thread_ts.clone_from(ts),
@@ -454,7 +455,7 @@ impl Worker {
                     };
                     return Unsettled {
                         settlement: Settlement::Deferred { id, until },
-                        attempts: claimed.attempts,
+                        attempts: claimed.due.attempts,
                         kind: OutcomeKind::Deferred { until_ms: until },
                     };
                 }
@@ -475,14 +476,14 @@ impl Worker {
         started: i64,
         result: Result<Delivered, DeliveryError>,
     ) -> Unsettled {
-        let id = claimed.outgoing.id;
-        let attempts = claimed.attempts + 1;
+        let id = claimed.due.outgoing.id;
+        let attempts = claimed.due.attempts + 1;
         let error = match result {
             Ok(delivered) => {
                 tracing::debug!(
                     destination = %self.destination.name,
                     id,
-                    rule = %claimed.outgoing.rule_name,
+                    rule = %claimed.due.outgoing.rule_name,
                     attempts,
                     "Alert delivered."
                 );
@@ -500,10 +501,10 @@ impl Worker {
             Err(error) => error,
         };
         let decision = retry::decide(
-            claimed.policy,
+            claimed.due.policy,
             &self.config.backoff,
             attempts,
-            claimed.age_from_ms,
+            claimed.due.age_from_ms,
             now_ms(),
             &error,
         );
@@ -538,8 +539,8 @@ impl Worker {
         attempt: Option<(i64, DeliveryError)>,
         condition: Option<&'static str>,
     ) -> Unsettled {
-        let id = claimed.outgoing.id;
-        let attempts = claimed.attempts + u32::from(attempt.is_some());
+        let id = claimed.due.outgoing.id;
+        let attempts = claimed.due.attempts + u32::from(attempt.is_some());
         let (code, message) = match &attempt {
             Some((_, error)) => (error.code.clone(), error.message.clone()),
             None => {
@@ -550,16 +551,6 @@ impl Worker {
                 }
             }
         };
-        tracing::error!(
-            destination = %self.destination.name,
-            id,
-            rule = %claimed.outgoing.rule_name,
-            attempts,
-            error_code = %code,
-            error = %message,
-            exhausted_retry_condition = condition.unwrap_or("none"),
-            "Delivery failed for good; the alert is a dead letter."
-        );
         let cause = Cause {
             code: &code,
             message: &message,
@@ -568,9 +559,10 @@ impl Worker {
         };
         let dead_letter_status = self
             .dead_letters
-            .send_if_any(
-                claimed.dead_letter_queue_url.as_deref(),
-                &claimed.outgoing,
+            .give_up(
+                &self.destination.name,
+                claimed.due.dead_letter_queue_url.as_deref(),
+                &claimed.due.outgoing,
                 &cause,
             )
             .await;
