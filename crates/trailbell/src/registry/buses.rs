@@ -36,8 +36,7 @@ impl Registry {
                 "Cannot delete event bus default.".to_owned(),
             ));
         }
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
+        self.change(|transaction| {
             let rules: i64 = transaction.query_row(
                 "SELECT COUNT(*) FROM registry_rules WHERE bus = ?1",
                 [name],
@@ -59,10 +58,8 @@ impl Registry {
                 )));
             }
             transaction.execute("DELETE FROM registry_buses WHERE name = ?1", [name])?;
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(())
     }
 

@@ -258,6 +258,22 @@ impl Registry {
         })
     }
 
+    /// Runs `f` in a transaction that commits when it returns `Ok`, then tells the watchers
+    /// ([`Registry::subscribe`]) that the registry changed.
+    fn change<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let value = self.with(|connection| {
+            let transaction = connection.transaction()?;
+            let value = f(&transaction)?;
+            transaction.commit()?;
+            Ok(value)
+        })?;
+        self.changed();
+        Ok(value)
+    }
+
     /// Runs `f` on the connection. A panic in an earlier call cannot leave a transaction open
     /// (rusqlite rolls back on drop), so a poisoned lock is taken over.
     fn with<T>(

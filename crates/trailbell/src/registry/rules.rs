@@ -53,10 +53,9 @@ impl Registry {
     /// Creates or updates a rule (EventBridge's `PutRule`) and returns its ARN. A rule managed
     /// by a config file cannot be changed (`ManagedRule`).
     pub fn put_rule(&self, update: &RuleUpdate) -> Result<String, RegistryError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            require_bus(&transaction, &update.event_bus_name)?;
-            if let Some(row) = find_rule(&transaction, &update.event_bus_name, &update.name)? {
+        self.change(|transaction| {
+            require_bus(transaction, &update.event_bus_name)?;
+            if let Some(row) = find_rule(transaction, &update.event_bus_name, &update.name)? {
                 refuse_managed(&row, false)?;
             }
             transaction.execute(
@@ -73,10 +72,8 @@ impl Registry {
                     now_ms()
                 ],
             )?;
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(self.rule_arn(&update.event_bus_name, &update.name))
     }
 
@@ -138,10 +135,9 @@ impl Registry {
     /// Deletes a rule (EventBridge's `DeleteRule`): refused while it has targets, and for a
     /// managed rule unless `force`. Deleting a rule that does not exist succeeds.
     pub fn delete_rule(&self, bus: &str, name: &str, force: bool) -> Result<(), RegistryError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            require_bus(&transaction, bus)?;
-            let Some(row) = find_rule(&transaction, bus, name)? else {
+        self.change(|transaction| {
+            require_bus(transaction, bus)?;
+            let Some(row) = find_rule(transaction, bus, name)? else {
                 return Ok(());
             };
             refuse_managed(&row, force)?;
@@ -159,10 +155,8 @@ impl Registry {
                 "DELETE FROM registry_rules WHERE bus = ?1 AND name = ?2",
                 params![bus, name],
             )?;
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(())
     }
 
@@ -173,20 +167,17 @@ impl Registry {
         name: &str,
         state: RuleState,
     ) -> Result<(), RegistryError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            require_bus(&transaction, bus)?;
+        self.change(|transaction| {
+            require_bus(transaction, bus)?;
             let row =
-                find_rule(&transaction, bus, name)?.ok_or_else(|| rule_not_found(name, bus))?;
+                find_rule(transaction, bus, name)?.ok_or_else(|| rule_not_found(name, bus))?;
             refuse_managed(&row, false)?;
             transaction.execute(
                 "UPDATE registry_rules SET state = ?3 WHERE bus = ?1 AND name = ?2",
                 params![bus, name, state.as_str()],
             )?;
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(())
     }
 
@@ -199,8 +190,7 @@ impl Registry {
         managed_by: &str,
         rules: Vec<StoredRule>,
     ) -> Result<(), RegistryError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
+        self.change(|transaction| {
             let wanted: HashSet<(String, String)> = rules
                 .iter()
                 .map(|rule| (rule.event_bus_name.clone(), rule.name.clone()))
@@ -219,12 +209,10 @@ impl Registry {
                 )?;
             }
             for rule in rules {
-                upsert_managed(&transaction, managed_by, rule)?;
+                upsert_managed(transaction, managed_by, rule)?;
             }
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(())
     }
 

@@ -27,9 +27,8 @@ impl Registry {
         rule: &str,
         targets: &[StoredTarget],
     ) -> Result<(), RegistryError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            require_rule(&transaction, bus, rule, false)?;
+        self.change(|transaction| {
+            require_rule(transaction, bus, rule, false)?;
             let mut ids: HashSet<String> = {
                 let mut statement = transaction
                     .prepare("SELECT id FROM registry_targets WHERE bus = ?1 AND rule = ?2")?;
@@ -50,12 +49,10 @@ impl Registry {
                 |row| row.get(0),
             )?;
             for (offset, target) in (0..).zip(targets) {
-                insert_target(&transaction, bus, rule, first + offset, target)?;
+                insert_target(transaction, bus, rule, first + offset, target)?;
             }
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(())
     }
 
@@ -68,19 +65,16 @@ impl Registry {
         ids: &[String],
         force: bool,
     ) -> Result<(), RegistryError> {
-        self.with(|connection| {
-            let transaction = connection.transaction()?;
-            require_rule(&transaction, bus, rule, force)?;
+        self.change(|transaction| {
+            require_rule(transaction, bus, rule, force)?;
             for id in ids {
                 transaction.execute(
                     "DELETE FROM registry_targets WHERE bus = ?1 AND rule = ?2 AND id = ?3",
                     params![bus, rule, id],
                 )?;
             }
-            transaction.commit()?;
             Ok(())
         })?;
-        self.changed();
         Ok(())
     }
 
