@@ -104,6 +104,16 @@ impl Store {
     }
 }
 
+/// Asserts that `row` failed last with `code` (its `last_error` is `CODE: message`).
+fn assert_last_error(row: &MessageSummary, code: &str) {
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|error| error.starts_with(code)),
+        "{row:?}"
+    );
+}
+
 fn destination(name: &str, kind: DestinationKind) -> Destination {
     Destination {
         name: name.to_owned(),
@@ -238,12 +248,7 @@ async fn server_errors_are_retried_until_delivered() {
         .await;
     assert_eq!(server.requests().len(), 3);
     assert_eq!(row.attempts, 3);
-    assert!(
-        row.last_error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("HTTP_503")),
-        "{row:?}"
-    );
+    assert_last_error(&row, "HTTP_503");
     deliverer.shutdown().await;
 }
 
@@ -428,12 +433,7 @@ async fn a_timeout_is_retried() {
         .wait_state(&mut outcomes, id, MessageState::Delivered)
         .await;
     assert_eq!(row.attempts, 2);
-    assert!(
-        row.last_error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("TIMEOUT")),
-        "{row:?}"
-    );
+    assert_last_error(&row, "TIMEOUT");
     deliverer.shutdown().await;
 }
 
@@ -503,12 +503,7 @@ async fn slack_webhook_delivers_on_ok_and_gives_up_on_no_service() {
     let row = store
         .wait_state(&mut outcomes, second, MessageState::Dead)
         .await;
-    assert!(
-        row.last_error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("no_service")),
-        "{row:?}"
-    );
+    assert_last_error(&row, "no_service");
     assert_eq!(server.requests().len(), 2);
     let body = server.requests()[0].json();
     assert_eq!(body["text"], "alert for event-slack-1");
@@ -555,12 +550,7 @@ async fn slack_api_posts_with_token_and_channel_and_handles_errors() {
         .wait_state(&mut outcomes, second, MessageState::Dead)
         .await;
     assert_eq!(row.attempts, 1);
-    assert!(
-        row.last_error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("channel_not_found")),
-        "{row:?}"
-    );
+    assert_last_error(&row, "channel_not_found");
     deliverer.shutdown().await;
 }
 
@@ -874,26 +864,7 @@ async fn sns_publishes_to_a_topic_that_a_queue_subscribes_to() {
         .expect("a topic ARN")
         .to_owned();
     let queue_url = create_queue(&sqs, &unique("tb-sns-sub")).await;
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("a queue ARN");
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("moto subscribes the queue");
+    common::subscribe_queue_to_topic(&sns, &sqs, &topic_arn, &queue_url, false).await;
 
     let mut store = Store::new();
     let topic = destination(

@@ -689,27 +689,7 @@ async fn an_sns_destination_in_chatbot_format_reaches_a_subscribed_queue() {
         .expect("queue")
         .queue_url
         .expect("a URL");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("a queue ARN");
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .expect("subscribe");
+    common::subscribe_queue_to_topic(&sns, &sqs, &topic_arn, &queue_url, true).await;
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let service_config = format!(

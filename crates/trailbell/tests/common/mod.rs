@@ -68,3 +68,34 @@ pub fn moto_endpoint() -> String {
         ),
     }
 }
+
+/// Subscribes the SQS queue at `queue_url` to the SNS topic `topic_arn` (raw message delivery
+/// when `raw`): what a team that reads alerts from a queue sets up.
+pub async fn subscribe_queue_to_topic(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    topic_arn: &str,
+    queue_url: &str,
+    raw: bool,
+) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN");
+    let mut subscribe = sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn);
+    if raw {
+        subscribe = subscribe.attributes("RawMessageDelivery", "true");
+    }
+    subscribe.send().await.expect("moto subscribes the queue");
+}
