@@ -83,6 +83,19 @@ impl Store {
             .id
     }
 
+    /// Enqueues `message`, wakes `deliverer` and waits until the row is in `state`.
+    async fn deliver(
+        &mut self,
+        deliverer: &Deliverer,
+        outcomes: &mut broadcast::Receiver<DeliveryOutcome>,
+        message: NewMessage,
+        state: MessageState,
+    ) -> MessageSummary {
+        let id = self.enqueue(message);
+        deliverer.wake();
+        self.wait_state(outcomes, id, state).await
+    }
+
     /// Waits until row `id` is in `state` (re-reading the store at every outcome).
     async fn wait_state(
         &self,
@@ -241,10 +254,13 @@ async fn server_errors_are_retried_until_delivered() {
     let mut store = Store::new();
     let deliverer = start(&store, vec![webhook("hook", &server.url("/"))]).await;
     let mut outcomes = deliverer.subscribe();
-    let id = store.enqueue(message("hook", "event-500"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Delivered)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("hook", "event-500"),
+            MessageState::Delivered,
+        )
         .await;
     assert_eq!(server.requests().len(), 3);
     assert_eq!(row.attempts, 3);
@@ -331,10 +347,13 @@ async fn bad_request_is_a_dead_letter_at_once_with_the_answer_kept() {
     let mut store = Store::new();
     let deliverer = start(&store, vec![webhook("hook", &server.url("/"))]).await;
     let mut outcomes = deliverer.subscribe();
-    let id = store.enqueue(message("hook", "event-400"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Dead)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("hook", "event-400"),
+            MessageState::Dead,
+        )
         .await;
     assert_eq!(server.requests().len(), 1);
     assert_eq!(row.attempts, 1);
@@ -355,10 +374,8 @@ async fn zero_retry_attempts_die_after_one_failure() {
     let mut outcomes = deliverer.subscribe();
     let mut sent = message("hook", "event-once");
     sent.retry_policy.maximum_retry_attempts = 0;
-    let id = store.enqueue(sent);
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Dead)
+        .deliver(&deliverer, &mut outcomes, sent, MessageState::Dead)
         .await;
     assert_eq!(server.requests().len(), 1);
     assert_eq!(row.attempts, 1);
@@ -378,10 +395,8 @@ async fn events_older_than_their_maximum_age_are_not_sent() {
     let mut sent = message("hook", "event-old");
     sent.retry_policy.maximum_event_age_seconds = 60;
     sent.accepted_at_ms = now_ms() - 120_000;
-    let id = store.enqueue(sent);
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Dead)
+        .deliver(&deliverer, &mut outcomes, sent, MessageState::Dead)
         .await;
     assert_eq!(server.requests().len(), 0);
     assert_eq!(row.attempts, 0);
@@ -402,10 +417,8 @@ async fn retries_stop_at_the_maximum_event_age() {
     sent.retry_policy.maximum_event_age_seconds = 60;
     // Half a second of age left: a few fast retries, then the age runs out.
     sent.accepted_at_ms = now_ms() - 59_500;
-    let id = store.enqueue(sent);
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Dead)
+        .deliver(&deliverer, &mut outcomes, sent, MessageState::Dead)
         .await;
     assert!(row.attempts >= 1);
     assert_eq!(server.requests().len(), row.attempts as usize);
@@ -427,10 +440,13 @@ async fn a_timeout_is_retried() {
     hook.timeout = Duration::from_millis(300);
     let deliverer = start(&store, vec![hook]).await;
     let mut outcomes = deliverer.subscribe();
-    let id = store.enqueue(message("hook", "event-slow"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Delivered)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("hook", "event-slow"),
+            MessageState::Delivered,
+        )
         .await;
     assert_eq!(row.attempts, 2);
     assert_last_error(&row, "TIMEOUT");
@@ -492,16 +508,22 @@ async fn slack_webhook_delivers_on_ok_and_gives_up_on_no_service() {
     )
     .await;
     let mut outcomes = deliverer.subscribe();
-    let first = store.enqueue(message("slack", "event-slack-1"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, first, MessageState::Delivered)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("slack", "event-slack-1"),
+            MessageState::Delivered,
+        )
         .await;
     assert_eq!(row.response_body.as_deref(), Some("ok"));
-    let second = store.enqueue(message("slack", "event-slack-2"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, second, MessageState::Dead)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("slack", "event-slack-2"),
+            MessageState::Dead,
+        )
         .await;
     assert_last_error(&row, "no_service");
     assert_eq!(server.requests().len(), 2);
@@ -526,10 +548,13 @@ async fn slack_api_posts_with_token_and_channel_and_handles_errors() {
     let mut store = Store::new();
     let deliverer = start(&store, vec![slack_api("slack", &server.url("/api"))]).await;
     let mut outcomes = deliverer.subscribe();
-    let first = store.enqueue(message("slack", "event-api-1"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, first, MessageState::Delivered)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("slack", "event-api-1"),
+            MessageState::Delivered,
+        )
         .await;
     assert_eq!(row.attempts, 2);
     assert_eq!(row.remote_id.as_deref(), Some("1700000000.000100"));
@@ -544,10 +569,13 @@ async fn slack_api_posts_with_token_and_channel_and_handles_errors() {
     assert_eq!(body["channel"], "C0SECURITY");
     assert_eq!(body["text"], "alert for event-api-1");
 
-    let second = store.enqueue(message("slack", "event-api-2"));
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, second, MessageState::Dead)
+        .deliver(
+            &deliverer,
+            &mut outcomes,
+            message("slack", "event-api-2"),
+            MessageState::Dead,
+        )
         .await;
     assert_eq!(row.attempts, 1);
     assert_last_error(&row, "channel_not_found");
@@ -910,10 +938,8 @@ async fn dead_letters_land_in_their_dead_letter_queue() {
     let mut sent = message("hook", "event-dlq");
     sent.retry_policy.maximum_retry_attempts = 1;
     sent.dead_letter_queue_url = Some(dlq.clone());
-    let id = store.enqueue(sent.clone());
-    deliverer.wake();
     let row = store
-        .wait_state(&mut outcomes, id, MessageState::Dead)
+        .deliver(&deliverer, &mut outcomes, sent.clone(), MessageState::Dead)
         .await;
     assert_eq!(row.dead_letter_status.as_deref(), Some("sent"), "{row:?}");
     deliverer.shutdown().await;
