@@ -297,3 +297,44 @@ impl Registry {
 pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `rules` PutRule calls through a registry on a fresh store; the WAL frames nobody has
+    /// copied into the database file yet.
+    fn wal_frames_after_puts(leave_to_background: bool, rules: usize) -> i64 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.db");
+        let registry = Registry::open(&path, "123456789012", "us-east-1").expect("open");
+        if leave_to_background {
+            registry
+                .leave_checkpoints_to_background()
+                .expect("the pragma");
+        }
+        for n in 0..rules {
+            registry
+                .put_rule(&RuleUpdate {
+                    event_bus_name: DEFAULT_BUS.to_owned(),
+                    name: format!("rule-{n}"),
+                    event_pattern: Some(r#"{"source": ["aws.signin"]}"#.to_owned()),
+                    state: RuleState::Enabled,
+                    description: None,
+                })
+                .expect("put");
+        }
+        let other = crate::store::open(&path).expect("open");
+        crate::store::checkpoint(&other)
+            .expect("checkpoint")
+            .wal_frames
+    }
+
+    #[test]
+    fn registry_commits_can_leave_checkpoints_to_the_checkpoint_thread() {
+        // Every PutRule commits at least one frame; SQLite's automatic checkpoint at 1000 pages
+        // lets the WAL start over, so only a registry that leaves it alone keeps them all.
+        assert!(wal_frames_after_puts(true, 1_500) >= 1_500);
+        assert!(wal_frames_after_puts(false, 1_500) < 1_500);
+    }
+}
