@@ -168,6 +168,19 @@ struct Load {
     failed: u64,
 }
 
+impl Load {
+    /// Nothing measured yet for a load of `events` events.
+    fn of(events: u64) -> Load {
+        Load {
+            events,
+            elapsed: Duration::ZERO,
+            round_trips: Vec::new(),
+            sent: HashMap::new(),
+            failed: 0,
+        }
+    }
+}
+
 /// Sends `events` events in 10-entry PutEvents requests from `clients` concurrent clients.
 async fn load(
     url: &str,
@@ -230,13 +243,7 @@ async fn load(
             (round_trips, sent, failed)
         }));
     }
-    let mut result = Load {
-        events,
-        elapsed: Duration::ZERO,
-        round_trips: Vec::new(),
-        sent: HashMap::new(),
-        failed: 0,
-    };
+    let mut result = Load::of(events);
     for task in tasks {
         let (round_trips, sent, failed) = task.await.expect("a client task");
         result.round_trips.extend(round_trips);
@@ -293,13 +300,7 @@ async fn paced_load(url: &str, events: u64, rate: u64, first_event: u64, rules: 
             (at, round_trip, failed, ids)
         }));
     }
-    let mut result = Load {
-        events,
-        elapsed: Duration::ZERO,
-        round_trips: Vec::new(),
-        sent: HashMap::new(),
-        failed: 0,
-    };
+    let mut result = Load::of(events);
     for task in tasks {
         let (at, round_trip, failed, ids) = task.await.expect("a request task");
         result.round_trips.push(round_trip);
