@@ -54,7 +54,7 @@ mod parse;
 mod path;
 mod reference;
 
-pub use compiled::{Cache, Matcher, MatcherBuilder, RuleId};
+pub use compiled::{Cache, Matcher, MatcherBuilder, RuleId, TextRequirements};
 pub use error::{EventError, PatternError};
 pub use limits::Limits;
 pub use parse::Pattern;

@@ -156,6 +156,7 @@ fn assert_agree(patterns: &[Value], events: &[Value]) -> Result<(), TestCaseErro
         reference.add_pattern(&format!("r{i}"), parsed);
     }
     let matcher = builder.build();
+    let needs = matcher.text_requirements(&[]);
     let mut cache = matcher.new_cache();
     let mut out = Vec::new();
     for e in events {
@@ -168,6 +169,17 @@ fn assert_agree(patterns: &[Value], events: &[Value]) -> Result<(), TestCaseErro
             .expect("generated events are valid");
         let shown: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
         prop_assert_eq!(&expected, &out, "patterns {:?} event {}", shown, bytes);
+        if let (false, Some(needs)) = (expected.is_empty(), &needs) {
+            let text = bytes.as_bytes();
+            prop_assert!(
+                needs.escapes().iter().any(|e| contains(text, e))
+                    || needs.could_match(|i| contains(text, &needs.texts()[i])),
+                "a matching event lacks the texts it needs ({:?}): patterns {:?} event {}",
+                needs,
+                shown,
+                bytes
+            );
+        }
         // serde_json writes valid JSON with no repeated keys: the trusted reading must agree too.
         matcher
             .matches_trusted_with(&mut cache, bytes.as_bytes(), &mut out)
@@ -181,6 +193,10 @@ fn assert_agree(patterns: &[Value], events: &[Value]) -> Result<(), TestCaseErro
         );
     }
     Ok(())
+}
+
+fn contains(text: &[u8], literal: &[u8]) -> bool {
+    literal.is_empty() || text.windows(literal.len()).any(|w| w == literal)
 }
 
 #[test]

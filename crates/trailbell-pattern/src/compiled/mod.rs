@@ -4,6 +4,8 @@
 
 mod check;
 mod index;
+mod literals;
+pub use literals::TextRequirements;
 mod paths;
 mod scan;
 mod skip;
