@@ -551,3 +551,82 @@ fn a_rules_exceptions_silence_its_alerts_as_in_the_service() {
     assert!(after.stat("excepted") >= roots as u64, "{}", after.stats);
     assert_eq!(before.stat("excepted"), 0);
 }
+
+/// Scans `inputs` with only the built-in rule `name`.
+fn scan_with_rule(name: &str, args: &[&str]) -> Scan {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../rules/{name}.toml"));
+    let text = fs::read_to_string(builtin).expect("a built-in rule file");
+    fs::write(dir.path().join(format!("{name}.toml")), text).expect("write");
+    let rules = dir.path().display().to_string();
+    let mut all = vec!["--rules", rules.as_str()];
+    all.extend_from_slice(args);
+    scan_jsonl(&all, None)
+}
+
+#[test]
+fn records_no_rule_can_match_are_passed_over_with_the_same_alerts() {
+    let archive = testdata("AWSLogs");
+    let passing = scan_with_rule("root-console-sign-in", &[&archive]);
+    assert_eq!(passing.code, 0, "{}", passing.stderr);
+    // A time window reads every record (for its time): the reference answer.
+    let reading = scan_with_rule("root-console-sign-in", &["--since", "2000-01-01", &archive]);
+    assert_eq!(reading.code, 0, "{}", reading.stderr);
+    assert_eq!(reading.stat("passed_over"), 0);
+    assert!(!passing.pairs().is_empty());
+    assert_eq!(passing.pairs(), reading.pairs());
+    assert_eq!(passing.stat("records"), reading.stat("records"));
+    assert_eq!(passing.stat("events"), reading.stat("events"));
+    // Only the root sign-ins hold both `"ConsoleLogin"` and `"Root"`.
+    let root_sign_ins = fs::read_dir(testdata("cloudtrail/records"))
+        .expect("records")
+        .filter(|entry| {
+            let name = entry.as_ref().expect("entry").file_name();
+            name.to_string_lossy().starts_with("console-login-root")
+        })
+        .count() as u64;
+    assert!(root_sign_ins > 0);
+    assert_eq!(
+        passing.stat("passed_over"),
+        passing.stat("records") - root_sign_ins
+    );
+    assert_eq!(passing.stderr, "");
+}
+
+#[test]
+fn text_spelled_with_escapes_is_still_read() {
+    let record = fs::read_to_string(testdata(
+        "cloudtrail/records/console-login-root-no-mfa.json",
+    ))
+    .expect("record");
+    let escaped = record
+        .replace("\"ConsoleLogin\"", "\"Console\\u004cogin\"")
+        .replace("\"Root\"", "\"R\\u006fot\"");
+    assert_ne!(escaped, record);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("escaped.json");
+    fs::write(&file, format!("{{\"Records\": [{escaped}]}}")).expect("write");
+    let scan = scan_with_rule("root-console-sign-in", &[&file.display().to_string()]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(scan.stat("passed_over"), 0);
+    assert_eq!(scan.alerts.len(), 1, "{:?}", scan.alerts);
+}
+
+#[test]
+fn invalid_json_in_a_record_no_rule_can_match_is_still_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad.json");
+    fs::write(
+        &file,
+        r#"{"Records": [{"eventName": "DescribeInstances", "eventID": "a", "x": [1, tru]}]}"#,
+    )
+    .expect("write");
+    let scan = scan_with_rule("root-console-sign-in", &[&file.display().to_string()]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    assert!(
+        scan.stderr.contains("invalid JSON at byte"),
+        "{}",
+        scan.stderr
+    );
+    assert_eq!(scan.stat("skipped_files"), 1);
+}

@@ -64,6 +64,8 @@ pub fn file_events(data: &[u8]) -> Result<FileEvents, FileEventsError> {
     loop {
         match reader.next(text, &mut pos, true)? {
             Step::End | Step::NeedMore => break,
+            // This reader passes nothing over.
+            Step::PassedOver { .. } => {}
             Step::Value { item, raw, .. } => match item {
                 Item::Record(fields) => {
                     let info = write_envelope(&fields, raw, &mut out);

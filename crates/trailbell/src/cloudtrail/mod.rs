@@ -36,6 +36,7 @@ mod envelope;
 mod fields;
 mod file_events;
 mod gzip;
+mod prefilter;
 mod reader;
 mod time;
 
@@ -48,5 +49,6 @@ pub use fields::{DetailFields, Item, RecordFields, item_of};
 pub use file_events::{FileEvent, FileEvents, FileEventsError, file_events};
 pub(crate) use gzip::gzip_error;
 pub use gzip::{Decompressor, GZIP_MAGIC, GzipError, is_gzip, stream_decoder};
+pub use prefilter::RecordFilter;
 pub use reader::{LogReader, ReadError, Step};
 pub use time::{NORMALIZED_LEN, format_timestamp, normalize_time};

@@ -36,6 +36,14 @@ pub enum Step<'a> {
         /// an element of a top-level array).
         in_records: bool,
     },
+    /// A record of a `Records` array that no rule can match ([`LogReader::pass_over`]): validated
+    /// as JSON, but none of its fields read.
+    PassedOver {
+        /// Where the record starts in the buffer.
+        offset: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
     /// The buffer ends inside a value: call again with more bytes (only when not final).
     NeedMore,
     /// The text ended after a complete value (only when final).
@@ -113,6 +121,9 @@ enum State {
 pub struct LogReader {
     state: State,
     project: Option<std::sync::Arc<super::DetailFields>>,
+    filter: Option<std::sync::Arc<super::RecordFilter>>,
+    /// The filter's working memory.
+    held: Vec<bool>,
 }
 
 impl Default for LogReader {
@@ -127,7 +138,17 @@ impl LogReader {
         LogReader {
             state: State::Top,
             project: None,
+            filter: None,
+            held: Vec::new(),
         }
+    }
+
+    /// Makes every record of a `Records` array that `filter` says no rule can match come back as
+    /// [`Step::PassedOver`]: still validated (by serde_json's cheapest pass, which keeps nothing),
+    /// but neither its envelope fields nor its projection are read. `None` reads every record.
+    /// Records near EventBridge's size limit are always read, so that one over it is reported.
+    pub fn pass_over(&mut self, filter: Option<std::sync::Arc<super::RecordFilter>>) {
+        self.filter = filter;
     }
 
     /// Makes every record read from now on capture the raw JSON of the fields `fields` lists, in
@@ -217,6 +238,20 @@ impl LogReader {
         in_records: bool,
     ) -> Result<Step<'a>, ReadError> {
         let start = *pos;
+        if let (true, Some(filter), Some(b'{')) = (in_records, &self.filter, buf.get(start)) {
+            // Validated all the same (serde_json's cheapest pass, which keeps nothing); a record
+            // that is not valid JSON is read as any other, which names the problem.
+            if let Ok(Some((IgnoredAny, end))) = parse_one::<IgnoredAny>(buf, start, is_final) {
+                let len = end - start;
+                if len < PASS_OVER_MAX_BYTES
+                    && !filter.could_match(&buf[start..end], &mut self.held)
+                {
+                    *pos = end;
+                    self.state = then;
+                    return Ok(Step::PassedOver { offset: start, len });
+                }
+            }
+        }
         super::set_thread_detail_fields(self.project.as_ref());
         match parse_one::<Item<'a>>(buf, start, is_final)? {
             Some((item, end)) => {
@@ -233,6 +268,10 @@ impl LogReader {
         }
     }
 }
+
+/// Records at least this long are read even when no rule can match them, so that one over
+/// EventBridge's event size limit (which its envelope adds a few hundred bytes to) is reported.
+const PASS_OVER_MAX_BYTES: usize = super::MAX_EVENT_BYTES - 4096;
 
 fn after_array(records: bool) -> State {
     if records {
@@ -400,7 +439,11 @@ mod tests {
     /// Every step of reading `text` whole: record ids (or `other`/`envelope:id`/`records:N`) with
     /// their offsets.
     fn read_all(text: &str) -> Result<Vec<String>, ReadError> {
-        let (mut reader, mut pos, mut out) = (LogReader::new(), 0, Vec::new());
+        read_all_with(LogReader::new(), text)
+    }
+
+    fn read_all_with(mut reader: LogReader, text: &str) -> Result<Vec<String>, ReadError> {
+        let (mut pos, mut out) = (0, Vec::new());
         loop {
             match reader.next(text.as_bytes(), &mut pos, true)? {
                 Step::Value {
@@ -423,10 +466,72 @@ mod tests {
                         if in_records { "r" } else { "" }
                     ));
                 }
+                Step::PassedOver { offset, len } => out.push(format!("passed:{len}@{offset}")),
                 Step::End => return Ok(out),
                 Step::NeedMore => panic!("NeedMore with is_final"),
             }
         }
+    }
+
+    /// A reader that passes over records lacking `"X"`.
+    fn passing_over() -> LogReader {
+        let mut builder = trailbell_pattern::MatcherBuilder::new();
+        builder
+            .add_rule("x", r#"{"detail": {"eventName": ["X"]}}"#)
+            .expect("a valid pattern");
+        let filter = super::super::RecordFilter::for_matcher(&builder.build()).expect("a filter");
+        let mut reader = LogReader::new();
+        reader.pass_over(Some(std::sync::Arc::new(filter)));
+        reader
+    }
+
+    #[test]
+    fn records_that_lack_the_text_are_passed_over_and_the_others_read() {
+        let text =
+            r#"{"Records":[{"eventID":"a"},{"eventID":"b","eventName":"X"},{"eventID":"c"}]}"#;
+        assert_eq!(
+            read_all_with(passing_over(), text).expect("valid"),
+            ["passed:15@12", "b@28r", "passed:15@60"]
+        );
+        // Only records of a `Records` array; anything else is read as before.
+        assert_eq!(
+            read_all_with(passing_over(), "{\"eventID\":\"a\"}\n").expect("valid"),
+            ["a@0"]
+        );
+    }
+
+    #[test]
+    fn a_record_passed_over_is_still_validated() {
+        let err = read_all_with(
+            passing_over(),
+            r#"{"Records":[{"eventID":"a"},{"eventID":b}]}"#,
+        )
+        .expect_err("invalid JSON");
+        assert!(
+            matches!(err, ReadError::Syntax { offset: 39, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_stream_cut_inside_a_record_passed_over_asks_for_more() {
+        let text = br#"{"Records":[{"eventID":"a"},{"eventID":"c"}]}"#;
+        let mut reader = passing_over();
+        let mut pos = 0;
+        let cut = 35;
+        assert!(matches!(
+            reader.next(&text[..cut], &mut pos, false),
+            Ok(Step::PassedOver { offset: 12, .. })
+        ));
+        assert!(matches!(
+            reader.next(&text[..cut], &mut pos, false),
+            Ok(Step::NeedMore)
+        ));
+        assert!(matches!(
+            reader.next(text, &mut pos, true),
+            Ok(Step::PassedOver { offset: 28, .. })
+        ));
+        assert!(matches!(reader.next(text, &mut pos, true), Ok(Step::End)));
     }
 
     #[test]
@@ -533,6 +638,9 @@ mod tests {
                             _ => "other".to_owned(),
                         };
                         out.push((what, base + offset));
+                    }
+                    Step::PassedOver { offset, .. } => {
+                        out.push(("passed".to_owned(), base + offset))
                     }
                     Step::End => break,
                     Step::NeedMore => {

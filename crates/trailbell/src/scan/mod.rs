@@ -23,6 +23,13 @@
 //!   the rules name (captured raw in the same serde_json pass), and its `id` (a SHA-1) is computed
 //!   only if a rule reads it: the same answers, with less for the matcher to skip. Only a matching
 //!   event is read again, to summarize it for the alert.
+//! - **Passing over.** In a scan with no time window, a record that lacks the text every rule
+//!   needs ([`RecordFilter`]: `"ConsoleLogin"` and `"Root"` for a root sign-in rule, one
+//!   multi-string SIMD search over its bytes) cannot match: it is validated (serde_json's
+//!   cheapest pass) and counted in [`Stats::passed_over`], and nothing more is done with it. On
+//!   a trail most records are passed over for a pack of targeted rules. A record holding an
+//!   escape (`\u`) is always read, since the text may be spelled otherwise. With a time window
+//!   every record is read, for its time.
 //! - The **collector** (the thread that called [`scan`]) deduplicates matching events on their
 //!   `eventID`, aggregates the per-rule summaries and hands alerts, problems and progress to an
 //!   [`Observer`].
@@ -77,7 +84,7 @@ pub use alert::EventSummary;
 pub use report::{Format, Report};
 pub use window::{TimeWindow, WindowError, layout_day};
 
-use crate::cloudtrail::Decompressor;
+use crate::cloudtrail::{Decompressor, RecordFilter};
 use crate::rules::CompiledRules;
 use crate::sources::{Input, SourceError};
 use worker::{Job, Message, Worker};
@@ -184,6 +191,9 @@ pub struct Progress {
     pub untimed: AtomicU64,
     /// Matches silenced by their rule's exceptions.
     pub excepted: AtomicU64,
+    /// Events no rule could match, by the text every match needs ([`RecordFilter`]): counted in
+    /// `records` and `events`, validated but not read.
+    pub passed_over: AtomicU64,
     /// Counts of [`Warnings`](crate::cloudtrail::Warnings), in its field order.
     pub warnings: [AtomicU64; 5],
 }
@@ -203,8 +213,12 @@ pub struct Stats {
     pub bytes_inflated: u64,
     /// Records and envelopes read.
     pub records: u64,
-    /// Events matched against the rules.
+    /// Events matched against the rules (those passed over included).
     pub events: u64,
+    /// Of those, the events no rule could match by the text every match needs
+    /// ([`RecordFilter`]): validated as JSON but not read, so the warnings below count
+    /// only the others.
+    pub passed_over: u64,
     /// Records outside the time window.
     pub outside_window: u64,
     /// Records left out of a time window because their time could not be read.
@@ -254,6 +268,7 @@ impl Progress {
             outside_window: get(&self.outside_window),
             untimed: get(&self.untimed),
             excepted: get(&self.excepted),
+            passed_over: get(&self.passed_over),
             no_source: get(&self.warnings[0]),
             no_detail_type: get(&self.warnings[1]),
             no_time: get(&self.warnings[2]),
@@ -314,6 +329,12 @@ pub fn scan(
 ) -> io::Result<ScanOutcome> {
     let started = Instant::now();
     let matcher = rules.matcher();
+    // With a time window each record's time must be read, to count those outside it.
+    let filter = config
+        .window
+        .is_all()
+        .then(|| RecordFilter::for_matcher(matcher).map(std::sync::Arc::new))
+        .flatten();
     let threads = config.threads.max(1);
     let progress = Progress::default();
     let cancel = AtomicBool::new(false);
@@ -327,6 +348,7 @@ pub fn scan(
         for _ in 0..threads {
             let jobs = job_rx.clone();
             let messages = message_tx.clone();
+            let filter = filter.clone();
             scope.spawn(move || {
                 let mut worker = Worker {
                     matcher,
@@ -336,6 +358,7 @@ pub fn scan(
                     decompressor: Decompressor::new(config.max_file_bytes),
                     inflated: Vec::new(),
                     envelope: Vec::new(),
+                    filter,
                     config,
                     progress,
                     cancel,

@@ -8,8 +8,8 @@ use trailbell_pattern::{Cache, Matcher, RuleId};
 
 use super::{EventSummary, Problem, Progress, ScanConfig};
 use crate::cloudtrail::{
-    Decompressor, Item, LogReader, MAX_EVENT_BYTES, ReadError, RecordFields, Step, Warnings,
-    envelope_id, gzip_error, is_gzip, item_of, normalize_time, record_id, stream_decoder,
+    Decompressor, Item, LogReader, MAX_EVENT_BYTES, ReadError, RecordFields, RecordFilter, Step,
+    Warnings, envelope_id, gzip_error, is_gzip, item_of, normalize_time, record_id, stream_decoder,
     write_envelope, write_projected_envelope,
 };
 use crate::rules::CompiledRules;
@@ -57,6 +57,8 @@ pub(crate) struct Worker<'s> {
     pub(crate) decompressor: Decompressor,
     pub(crate) inflated: Vec<u8>,
     pub(crate) envelope: Vec<u8>,
+    /// Passes over records no rule can match ([`LogReader::pass_over`]).
+    pub(crate) filter: Option<std::sync::Arc<RecordFilter>>,
     pub(crate) config: &'s ScanConfig,
     pub(crate) progress: &'s Progress,
     pub(crate) cancel: &'s AtomicBool,
@@ -80,6 +82,7 @@ struct FileState {
     untimed: u64,
     /// Matches silenced by their rule's exceptions.
     excepted: u64,
+    passed_over: u64,
     warnings: [u64; 5],
 }
 
@@ -138,6 +141,7 @@ impl Worker<'_> {
             .fetch_add(text.len() as u64, Ordering::Relaxed);
         let (mut reader, mut pos) = (LogReader::new(), 0);
         reader.project(self.config.detail_fields.clone());
+        reader.pass_over(self.filter.clone());
         loop {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(Stop);
@@ -149,6 +153,7 @@ impl Worker<'_> {
                     item,
                     in_records,
                 }) => self.value(file, offset as u64, raw, item, in_records)?,
+                Ok(Step::PassedOver { .. }) => self.passed_over(file)?,
                 Ok(Step::End | Step::NeedMore) => break,
                 Err(err) => return self.read_failed(file, err),
             }
@@ -182,6 +187,7 @@ impl Worker<'_> {
     ) -> Result<(), Stop> {
         let (mut reader, mut buf) = (LogReader::new(), Vec::with_capacity(STREAM_CHUNK_BYTES));
         reader.project(self.config.detail_fields.clone());
+        reader.pass_over(self.filter.clone());
         let (mut base, mut pos, mut eof) = (0u64, 0usize, false);
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -194,6 +200,7 @@ impl Worker<'_> {
                     item,
                     in_records,
                 }) => self.value(file, base + offset as u64, raw, item, in_records)?,
+                Ok(Step::PassedOver { .. }) => self.passed_over(file)?,
                 Ok(Step::End) => break,
                 Ok(Step::NeedMore) => {
                     buf.drain(..pos);
@@ -323,6 +330,15 @@ impl Worker<'_> {
             event: EventSummary::of_record(raw, time.unwrap_or_default(), &file.name),
         };
         self.send(Message::Hit(Box::new(hit)))
+    }
+
+    /// A record no rule can match: counted as matched.
+    fn passed_over(&mut self, file: &mut FileState) -> Result<(), Stop> {
+        self.good(file)?;
+        file.records += 1;
+        file.events += 1;
+        file.passed_over += 1;
+        Ok(())
     }
 
     /// An EventBridge envelope: matched as it is.
@@ -517,6 +533,7 @@ impl Worker<'_> {
         add(&self.progress.outside_window, &mut file.outside_window);
         add(&self.progress.untimed, &mut file.untimed);
         add(&self.progress.excepted, &mut file.excepted);
+        add(&self.progress.passed_over, &mut file.passed_over);
         for (counter, value) in self.progress.warnings.iter().zip(file.warnings.iter_mut()) {
             add(counter, value);
         }
