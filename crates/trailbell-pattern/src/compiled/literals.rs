@@ -37,6 +37,13 @@ impl TextRequirements {
         &self.escapes
     }
 
+    /// Per conjunction (of a rule, or of a branch of its `$or`s): per predicate under the path,
+    /// the indexes into [`texts`](TextRequirements::texts) any of which satisfies it. An event can
+    /// match only if it holds, for some conjunction, a text of each of its predicates.
+    pub fn conjunctions(&self) -> impl Iterator<Item = &[Box<[u32]>]> {
+        self.conjunctions.iter().map(|predicates| &predicates[..])
+    }
+
     /// Whether an event that holds none of the [`escapes`](TextRequirements::escapes) and holds
     /// text `i` of [`texts`](TextRequirements::texts) exactly when `holds(i)` could match a rule:
     /// false when every rule (every branch of its `$or`s) names a field whose texts it lacks.

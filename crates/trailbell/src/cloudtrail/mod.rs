@@ -49,6 +49,6 @@ pub use fields::{DetailFields, Item, RecordFields, item_of};
 pub use file_events::{FileEvent, FileEvents, FileEventsError, file_events};
 pub(crate) use gzip::gzip_error;
 pub use gzip::{Decompressor, GZIP_MAGIC, GzipError, is_gzip, stream_decoder};
-pub use prefilter::RecordFilter;
+pub use prefilter::{HeldTexts, RecordFilter};
 pub use reader::{LogReader, ReadError, Step};
 pub use time::{NORMALIZED_LEN, format_timestamp, normalize_time};

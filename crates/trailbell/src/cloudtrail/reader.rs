@@ -123,7 +123,7 @@ pub struct LogReader {
     project: Option<std::sync::Arc<super::DetailFields>>,
     filter: Option<std::sync::Arc<super::RecordFilter>>,
     /// The filter's working memory.
-    held: Vec<bool>,
+    held: super::HeldTexts,
 }
 
 impl Default for LogReader {
@@ -139,7 +139,7 @@ impl LogReader {
             state: State::Top,
             project: None,
             filter: None,
-            held: Vec::new(),
+            held: super::HeldTexts::default(),
         }
     }
 

@@ -333,7 +333,10 @@ pub fn scan(
     let filter = config
         .window
         .is_all()
-        .then(|| RecordFilter::for_matcher(matcher).map(std::sync::Arc::new))
+        .then(|| {
+            let patterns = rules.rules().iter().map(|rule| rule.event_pattern.as_str());
+            RecordFilter::for_patterns(patterns).map(std::sync::Arc::new)
+        })
         .flatten();
     let threads = config.threads.max(1);
     let progress = Progress::default();
