@@ -44,9 +44,10 @@ pub struct RecordFilter {
     escapes: Vec<memmem::Finder<'static>>,
 }
 
-/// One conjunction's predicates: the narrowest (whose shortest text is longest, so that common
-/// short words such as `s3` are not searched for in every record) is searched for in every
-/// record; the others are looked for, one text at a time, only where it was found.
+/// One conjunction's predicates: the narrowest (whose texts the fewest conjunctions share, then
+/// whose shortest text is longest, so that common words such as `s3` or `AwsApiCall` are not
+/// searched for in every record) is searched for in every record; the others are looked for,
+/// one text at a time, only where it was found.
 #[derive(Clone, Debug)]
 struct Conjunction {
     first: Box<[u32]>,
@@ -143,13 +144,30 @@ impl RecordFilter {
     pub fn for_matcher(matcher: &Matcher) -> Option<RecordFilter> {
         let needs = matcher.text_requirements(&["detail"])?;
         let texts: Vec<Text> = needs.texts().iter().map(|text| Text::of(text)).collect();
+        // How many conjunctions name each text: one that many rules share (`AwsApiCall`, the
+        // event type behind most detail-types) is likely common in records too.
+        let mut uses = vec![0usize; texts.len()];
+        for predicates in needs.conjunctions() {
+            for &t in predicates.iter().flatten() {
+                uses[t as usize] += 1;
+            }
+        }
         let narrowness = |predicate: &[u32]| {
+            let shared = predicate
+                .iter()
+                .map(|&t| uses[t as usize])
+                .max()
+                .unwrap_or(0);
             let shortest = predicate
                 .iter()
                 .map(|&t| texts[t as usize].body.len())
                 .min()
                 .unwrap_or(0);
-            (shortest, std::cmp::Reverse(predicate.len()))
+            (
+                std::cmp::Reverse(shared),
+                shortest,
+                std::cmp::Reverse(predicate.len()),
+            )
         };
         let mut conjunctions = Vec::new();
         let mut searched = Vec::new();
@@ -207,14 +225,19 @@ impl RecordFilter {
         for &t in &self.searched {
             held[t as usize] = Held::No;
         }
-        let mut at = 0;
+        let (mut at, mut found) = (0, false);
         while let Some(start) = self.searcher.find(record, at) {
             for &t in &self.by_first_byte[usize::from(record[start])] {
                 if self.texts[t as usize].is_at(record, start) {
                     held[t as usize] = Held::Yes;
+                    found = true;
                 }
             }
             at = start + 1;
+        }
+        if !found {
+            // No conjunction's first predicate: most records end here.
+            return false;
         }
         let mut holds = |t: u32| {
             let t = t as usize;
