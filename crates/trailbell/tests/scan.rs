@@ -630,3 +630,14 @@ fn invalid_json_in_a_record_no_rule_can_match_is_still_named() {
     );
     assert_eq!(scan.stat("skipped_files"), 1);
 }
+
+#[test]
+fn objects_that_are_not_records_are_not_passed_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("other.json");
+    fs::write(&file, r#"{"Records": [{"color": "blue"}, {"size": 3}]}"#).expect("write");
+    let scan = scan_with_rule("root-console-sign-in", &[&file.display().to_string()]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    assert!(scan.stderr.contains("not CloudTrail"), "{}", scan.stderr);
+    assert_eq!(scan.stat("passed_over"), 0);
+}

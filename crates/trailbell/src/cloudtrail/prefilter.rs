@@ -16,7 +16,7 @@ use trailbell_pattern::{Matcher, MatcherBuilder};
 /// The texts that every match of a matcher's rules needs in a CloudTrail record.
 ///
 /// ```
-/// use trailbell::cloudtrail::RecordFilter;
+/// use trailbell::cloudtrail::{HeldTexts, RecordFilter};
 ///
 /// let mut builder = trailbell_pattern::MatcherBuilder::new();
 /// builder.add_rule("root-sign-in", r#"{"detail": {"eventName": ["ConsoleLogin"],

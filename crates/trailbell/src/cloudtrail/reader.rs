@@ -242,9 +242,10 @@ impl LogReader {
             // Validated all the same (serde_json's cheapest pass, which keeps nothing); a record
             // that is not valid JSON is read as any other, which names the problem.
             if let Ok(Some((IgnoredAny, end))) = parse_one::<IgnoredAny>(buf, start, is_final) {
-                let len = end - start;
+                let (record, len) = (&buf[start..end], end - start);
                 if len < PASS_OVER_MAX_BYTES
-                    && !filter.could_match(&buf[start..end], &mut self.held)
+                    && starts_as_a_record(record)
+                    && !filter.could_match(record, &mut self.held)
                 {
                     *pos = end;
                     self.state = then;
@@ -272,6 +273,17 @@ impl LogReader {
 /// Records at least this long are read even when no rule can match them, so that one over
 /// EventBridge's event size limit (which its envelope adds a few hundred bytes to) is reported.
 const PASS_OVER_MAX_BYTES: usize = super::MAX_EVENT_BYTES - 4096;
+
+/// Whether an object begins with the member CloudTrail writes first in every record,
+/// `eventVersion`. Anything else is read in full, so that an object that is not a record is
+/// reported as such.
+fn starts_as_a_record(object: &[u8]) -> bool {
+    let mut pos = 1;
+    skip_whitespace(object, &mut pos);
+    object
+        .get(pos..)
+        .is_some_and(|rest| rest.starts_with(b"\"eventVersion\""))
+}
 
 fn after_array(records: bool) -> State {
     if records {
@@ -487,11 +499,19 @@ mod tests {
 
     #[test]
     fn records_that_lack_the_text_are_passed_over_and_the_others_read() {
-        let text =
-            r#"{"Records":[{"eventID":"a"},{"eventID":"b","eventName":"X"},{"eventID":"c"}]}"#;
+        let text = concat!(
+            r#"{"Records":[{"eventVersion":"1","eventID":"a"},"#,
+            r#"{"eventVersion":"1","eventID":"b","eventName":"X"},{ "eventVersion":"1"}]}"#
+        );
         assert_eq!(
             read_all_with(passing_over(), text).expect("valid"),
-            ["passed:15@12", "b@28r", "passed:15@60"]
+            ["passed:34@12", "b@47r", "passed:21@98"]
+        );
+        // Objects that do not begin as CloudTrail records do are read, to be reported.
+        assert_eq!(
+            read_all_with(passing_over(), r#"{"Records":[{"eventID":"a"},{"x":1}]}"#)
+                .expect("valid"),
+            ["a@12r", "other@28r"]
         );
         // Only records of a `Records` array; anything else is read as before.
         assert_eq!(
@@ -502,23 +522,20 @@ mod tests {
 
     #[test]
     fn a_record_passed_over_is_still_validated() {
-        let err = read_all_with(
-            passing_over(),
-            r#"{"Records":[{"eventID":"a"},{"eventID":b}]}"#,
-        )
-        .expect_err("invalid JSON");
+        let text = r#"{"Records":[{"eventVersion":"1"},{"eventVersion":"1","eventID":b}]}"#;
+        let err = read_all_with(passing_over(), text).expect_err("invalid JSON");
         assert!(
-            matches!(err, ReadError::Syntax { offset: 39, .. }),
+            matches!(err, ReadError::Syntax { offset: 63, .. }),
             "{err:?}"
         );
     }
 
     #[test]
     fn a_stream_cut_inside_a_record_passed_over_asks_for_more() {
-        let text = br#"{"Records":[{"eventID":"a"},{"eventID":"c"}]}"#;
+        let text = br#"{"Records":[{"eventVersion":"a"},{"eventVersion":"c"}]}"#;
         let mut reader = passing_over();
         let mut pos = 0;
-        let cut = 35;
+        let cut = 40;
         assert!(matches!(
             reader.next(&text[..cut], &mut pos, false),
             Ok(Step::PassedOver { offset: 12, .. })
@@ -529,7 +546,7 @@ mod tests {
         ));
         assert!(matches!(
             reader.next(text, &mut pos, true),
-            Ok(Step::PassedOver { offset: 28, .. })
+            Ok(Step::PassedOver { offset: 33, .. })
         ));
         assert!(matches!(reader.next(text, &mut pos, true), Ok(Step::End)));
     }
