@@ -552,32 +552,64 @@ fn a_rules_exceptions_silence_its_alerts_as_in_the_service() {
     assert_eq!(before.stat("excepted"), 0);
 }
 
-/// Scans `inputs` with only the built-in rule `name`.
+/// Scans with only the built-in rule `name`.
 fn scan_with_rule(name: &str, args: &[&str]) -> Scan {
+    scan_with_rules(name, None, args)
+}
+
+/// Scans with the built-in rule `name` and, when given, a rule of this pattern.
+fn scan_with_rules(name: &str, extra_pattern: Option<&str>, args: &[&str]) -> Scan {
     let dir = tempfile::tempdir().expect("tempdir");
     let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../rules/{name}.toml"));
     let text = fs::read_to_string(builtin).expect("a built-in rule file");
     fs::write(dir.path().join(format!("{name}.toml")), text).expect("write");
+    if let Some(pattern) = extra_pattern {
+        let rule = format!(
+            "name = \"extra\"\ntitle = \"t\"\nseverity = \"info\"\ndescription = \"d\"\n\
+             event_pattern = '{pattern}'\n"
+        );
+        fs::write(dir.path().join("extra.toml"), rule).expect("write");
+    }
     let rules = dir.path().display().to_string();
     let mut all = vec!["--rules", rules.as_str()];
     all.extend_from_slice(args);
     scan_jsonl(&all, None)
 }
 
+/// A rule that names no text: with it a scan cannot pass over anything.
+const NAMES_NO_TEXT: &str = r#"{"detail": {"eventVersion": [{"exists": true}]}}"#;
+
+/// The alerts of `rule` only.
+fn pairs_of(scan: &Scan, rule: &str) -> BTreeSet<(String, String)> {
+    scan.pairs()
+        .into_iter()
+        .filter(|(r, _)| r == rule)
+        .collect()
+}
+
 #[test]
 fn records_no_rule_can_match_are_passed_over_with_the_same_alerts() {
     let archive = testdata("AWSLogs");
-    let passing = scan_with_rule("root-console-sign-in", &[&archive]);
-    assert_eq!(passing.code, 0, "{}", passing.stderr);
-    // A time window reads every record (for its time): the reference answer.
-    let reading = scan_with_rule("root-console-sign-in", &["--since", "2000-01-01", &archive]);
-    assert_eq!(reading.code, 0, "{}", reading.stderr);
-    assert_eq!(reading.stat("passed_over"), 0);
-    assert!(!passing.pairs().is_empty());
-    assert_eq!(passing.pairs(), reading.pairs());
-    assert_eq!(passing.stat("records"), reading.stat("records"));
-    assert_eq!(passing.stat("events"), reading.stat("events"));
-    // Only the root sign-ins hold both `"ConsoleLogin"` and `"Root"`.
+    let rule = "root-console-sign-in";
+    for window in [&[][..], &["--until", "2026-11-02T09:00:00Z"][..]] {
+        let mut args = window.to_vec();
+        args.push(&archive);
+        let passing = scan_with_rule(rule, &args);
+        assert_eq!(passing.code, 0, "{}", passing.stderr);
+        // The reference reads every record.
+        let reading = scan_with_rules(rule, Some(NAMES_NO_TEXT), &args);
+        assert_eq!(reading.code, 0, "{}", reading.stderr);
+        assert_eq!(reading.stat("passed_over"), 0);
+        assert!(!pairs_of(&passing, rule).is_empty(), "{window:?}");
+        assert_eq!(passing.pairs(), pairs_of(&reading, rule), "{window:?}");
+        for stat in ["records", "events", "outside_window", "untimed"] {
+            assert_eq!(passing.stat(stat), reading.stat(stat), "{stat} {window:?}");
+        }
+        assert!(passing.stat("passed_over") > 0, "{window:?}");
+        assert_eq!(passing.stderr, reading.stderr);
+    }
+    // Without a window, only the root sign-ins hold both `"ConsoleLogin"` and `"Root"`.
+    let passing = scan_with_rule(rule, &[&archive]);
     let root_sign_ins = fs::read_dir(testdata("cloudtrail/records"))
         .expect("records")
         .filter(|entry| {
@@ -590,7 +622,13 @@ fn records_no_rule_can_match_are_passed_over_with_the_same_alerts() {
         passing.stat("passed_over"),
         passing.stat("records") - root_sign_ins
     );
-    assert_eq!(passing.stderr, "");
+    // With one, the records outside it are counted there, passed over or not.
+    let windowed = scan_with_rule(rule, &["--until", "2026-11-02T09:00:00Z", &archive]);
+    assert!(windowed.stat("outside_window") > 0);
+    assert_eq!(
+        windowed.stat("events") + windowed.stat("outside_window") + windowed.stat("untimed"),
+        windowed.stat("records")
+    );
 }
 
 #[test]

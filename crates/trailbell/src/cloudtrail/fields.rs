@@ -661,12 +661,60 @@ pub fn item_of(raw: &str) -> Result<Item<'_>, serde_json::Error> {
     serde_json::from_str(raw)
 }
 
+/// The `eventTime` of an object, read in the same validating pass as the rest of it (which is
+/// ignored): what a scan needs of a record it passes over. `None` when the object has none, or
+/// it is not a string; the last of repeated keys counts, as for [`RecordFields`].
+#[derive(Debug, Default)]
+pub(crate) struct RecordTime<'a>(pub(crate) Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for RecordTime<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TimeKind;
+        impl<'de> AnyKind<'de> for TimeKind {
+            type Value = RecordTime<'de>;
+            fn nothing(&self) -> Self::Value {
+                RecordTime(None)
+            }
+            fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut time = None;
+                while let Some(key) = map.next_key::<Key>()? {
+                    if let Key::EventTime = key {
+                        time = map.next_value::<MaybeStr<'de>>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(RecordTime(time))
+            }
+        }
+        deserializer.deserialize_any(AnyVisitor(TimeKind))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn item(text: &str) -> Item<'_> {
         item_of(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn a_record_time_is_the_last_string_event_time() {
+        let time = |text: &str| {
+            serde_json::from_str::<RecordTime<'_>>(text)
+                .expect("valid JSON")
+                .0
+                .map(Cow::into_owned)
+        };
+        assert_eq!(
+            time(r#"{"a": {"eventTime": "x"}, "eventTime": "t1", "b": [1]}"#).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(time(r#"{"eventTime": "t1", "eventTime": 5}"#), None);
+        assert_eq!(time(r#"{"eventTime": "t\u0031"}"#).as_deref(), Some("t1"));
+        assert_eq!(time("[1, 2]"), None);
+        assert!(serde_json::from_str::<RecordTime<'_>>(r#"{"eventTime": "t", "x": tru}"#).is_err());
     }
 
     #[test]

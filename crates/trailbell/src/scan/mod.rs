@@ -23,13 +23,13 @@
 //!   the rules name (captured raw in the same serde_json pass), and its `id` (a SHA-1) is computed
 //!   only if a rule reads it: the same answers, with less for the matcher to skip. Only a matching
 //!   event is read again, to summarize it for the alert.
-//! - **Passing over.** In a scan with no time window, a record that lacks the text every rule
-//!   needs ([`RecordFilter`]: `"ConsoleLogin"` and `"Root"` for a root sign-in rule, one
-//!   multi-string SIMD search over its bytes) cannot match: it is validated (serde_json's
-//!   cheapest pass) and counted in [`Stats::passed_over`], and nothing more is done with it. On
-//!   a trail most records are passed over for a pack of targeted rules. A record holding an
-//!   escape (`\u`) is always read, since the text may be spelled otherwise. With a time window
-//!   every record is read, for its time.
+//! - **Passing over.** A record that lacks the text every rule needs ([`RecordFilter`]:
+//!   `"ConsoleLogin"` and `"Root"` for a root sign-in rule, one multi-string SIMD search over its
+//!   bytes) cannot match: it is validated (by serde_json's cheapest pass; with a time window, by
+//!   one that keeps its `eventTime`) and counted in [`Stats::passed_over`], and nothing more is
+//!   done with it.
+//!   On a trail most records are passed over for a pack of targeted rules. A record holding an
+//!   escape (`\u`) is always read, since the text may be spelled otherwise.
 //! - The **collector** (the thread that called [`scan`]) deduplicates matching events on their
 //!   `eventID`, aggregates the per-rule summaries and hands alerts, problems and progress to an
 //!   [`Observer`].
@@ -192,7 +192,7 @@ pub struct Progress {
     /// Matches silenced by their rule's exceptions.
     pub excepted: AtomicU64,
     /// Events no rule could match, by the text every match needs ([`RecordFilter`]): counted in
-    /// `records` and `events`, validated but not read.
+    /// `records` and, in the window, `events`; validated but not read.
     pub passed_over: AtomicU64,
     /// Counts of [`Warnings`](crate::cloudtrail::Warnings), in its field order.
     pub warnings: [AtomicU64; 5],
@@ -216,8 +216,8 @@ pub struct Stats {
     /// Events matched against the rules (those passed over included).
     pub events: u64,
     /// Of those, the events no rule could match by the text every match needs
-    /// ([`RecordFilter`]): validated as JSON but not read, so the warnings below count
-    /// only the others.
+    /// ([`RecordFilter`]): validated as JSON, only their `eventTime` read (for the window), so
+    /// the warnings below count only the others.
     pub passed_over: u64,
     /// Records outside the time window.
     pub outside_window: u64,
@@ -329,15 +329,8 @@ pub fn scan(
 ) -> io::Result<ScanOutcome> {
     let started = Instant::now();
     let matcher = rules.matcher();
-    // With a time window each record's time must be read, to count those outside it.
-    let filter = config
-        .window
-        .is_all()
-        .then(|| {
-            let patterns = rules.rules().iter().map(|rule| rule.event_pattern.as_str());
-            RecordFilter::for_patterns(patterns).map(std::sync::Arc::new)
-        })
-        .flatten();
+    let patterns = rules.rules().iter().map(|rule| rule.event_pattern.as_str());
+    let filter = RecordFilter::for_patterns(patterns).map(std::sync::Arc::new);
     let threads = config.threads.max(1);
     let progress = Progress::default();
     let cancel = AtomicBool::new(false);

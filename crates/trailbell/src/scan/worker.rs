@@ -141,7 +141,7 @@ impl Worker<'_> {
             .fetch_add(text.len() as u64, Ordering::Relaxed);
         let (mut reader, mut pos) = (LogReader::new(), 0);
         reader.project(self.config.detail_fields.clone());
-        reader.pass_over(self.filter.clone());
+        reader.pass_over(self.filter.clone(), !self.config.window.is_all());
         loop {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(Stop);
@@ -153,7 +153,7 @@ impl Worker<'_> {
                     item,
                     in_records,
                 }) => self.value(file, offset as u64, raw, item, in_records)?,
-                Ok(Step::PassedOver { .. }) => self.passed_over(file)?,
+                Ok(Step::PassedOver { time, .. }) => self.passed_over(file, time.as_deref())?,
                 Ok(Step::End | Step::NeedMore) => break,
                 Err(err) => return self.read_failed(file, err),
             }
@@ -187,7 +187,7 @@ impl Worker<'_> {
     ) -> Result<(), Stop> {
         let (mut reader, mut buf) = (LogReader::new(), Vec::with_capacity(STREAM_CHUNK_BYTES));
         reader.project(self.config.detail_fields.clone());
-        reader.pass_over(self.filter.clone());
+        reader.pass_over(self.filter.clone(), !self.config.window.is_all());
         let (mut base, mut pos, mut eof) = (0u64, 0usize, false);
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -200,7 +200,7 @@ impl Worker<'_> {
                     item,
                     in_records,
                 }) => self.value(file, base + offset as u64, raw, item, in_records)?,
-                Ok(Step::PassedOver { .. }) => self.passed_over(file)?,
+                Ok(Step::PassedOver { time, .. }) => self.passed_over(file, time.as_deref())?,
                 Ok(Step::End) => break,
                 Ok(Step::NeedMore) => {
                     buf.drain(..pos);
@@ -332,10 +332,14 @@ impl Worker<'_> {
         self.send(Message::Hit(Box::new(hit)))
     }
 
-    /// A record no rule can match: counted as matched.
-    fn passed_over(&mut self, file: &mut FileState) -> Result<(), Stop> {
+    /// A record no rule can match, with its `eventTime`: counted as matched when in the window.
+    fn passed_over(&mut self, file: &mut FileState, time: Option<&str>) -> Result<(), Stop> {
         self.good(file)?;
         file.records += 1;
+        let time = time.and_then(normalize_time);
+        if !self.in_window(file, time.as_deref()) {
+            return Ok(());
+        }
         file.events += 1;
         file.passed_over += 1;
         Ok(())
