@@ -3,12 +3,10 @@
 use std::io::{self, BufWriter, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use trailbell::cloudtrail::DetailFields;
 use trailbell::rules::{CompiledRules, RulePack};
 use trailbell::sanitize;
 use trailbell::scan::{
@@ -88,17 +86,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         max_file_bytes: args.max_file_mib.saturating_mul(1 << 20),
         ..ScanConfig::default()
     };
-    // Match records with only the `detail` fields the rules and their exceptions read (the same
-    // answers, faster).
-    config.detail_fields = DetailFields::from_patterns(rules.rules().iter().flat_map(|rule| {
-        std::iter::once(rule.event_pattern.as_str()).chain(
-            rule.noise
-                .exceptions
-                .iter()
-                .map(|exception| exception.event_pattern.as_str()),
-        )
-    }))
-    .map(Arc::new);
     if let Some(threads) = args.threads {
         config.threads = usize::from(threads);
     }

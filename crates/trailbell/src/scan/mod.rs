@@ -19,8 +19,8 @@
 //!   [`LogReader`] (one serde_json pass per record, which validates it), drops those outside the
 //!   [`TimeWindow`], writes each record's envelope into a reused buffer and matches it with
 //!   [`Matcher::matches_trusted_with`](trailbell_pattern::Matcher::matches_trusted_with): the JSON was just validated, so the matcher skips what no
-//!   rule reads. With [`ScanConfig::detail_fields`] the envelope's `detail` holds only the fields
-//!   the rules name (captured raw in the same serde_json pass), and its `id` (a SHA-1) is computed
+//!   rule reads. The envelope's `detail` holds only the fields the rules and their exceptions name
+//!   ([`DetailFields`], captured raw in the same serde_json pass), and its `id` (a SHA-1) is computed
 //!   only if a rule reads it: the same answers, with less for the matcher to skip. Only a matching
 //!   event is read again, to summarize it for the alert.
 //! - **Passing over.** A record that lacks the text every rule needs ([`RecordFilter`]:
@@ -71,6 +71,7 @@ mod worker;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -84,7 +85,7 @@ pub use alert::EventSummary;
 pub use report::{Format, Report};
 pub use window::{TimeWindow, WindowError, layout_day};
 
-use crate::cloudtrail::{Decompressor, RecordFilter};
+use crate::cloudtrail::{Decompressor, DetailFields, RecordFilter};
 use crate::rules::CompiledRules;
 use crate::sources::{Input, SourceError};
 use worker::{Job, Message, Worker};
@@ -109,11 +110,6 @@ pub struct ScanConfig {
     pub strict: bool,
     /// The largest a file may decompress to, and the largest one value of a stream may be.
     pub max_file_bytes: u64,
-    /// Every field under `detail` that the rules read
-    /// ([`DetailFields::from_patterns`](crate::cloudtrail::DetailFields::from_patterns)): records are
-    /// then matched with only those in their envelope's `detail`, which is faster and gives the same
-    /// answers. `None` matches whole envelopes.
-    pub detail_fields: Option<std::sync::Arc<crate::cloudtrail::DetailFields>>,
 }
 
 impl Default for ScanConfig {
@@ -123,7 +119,6 @@ impl Default for ScanConfig {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             strict: false,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-            detail_fields: None,
         }
     }
 }
@@ -330,7 +325,16 @@ pub fn scan(
     let started = Instant::now();
     let matcher = rules.matcher();
     let patterns = rules.rules().iter().map(|rule| rule.event_pattern.as_str());
-    let filter = RecordFilter::for_patterns(patterns).map(std::sync::Arc::new);
+    let filter = RecordFilter::for_patterns(patterns.clone()).map(Arc::new);
+    // Records are matched with only the `detail` fields the rules and their exceptions read: the
+    // same answers, faster.
+    let exceptions = rules.rules().iter().flat_map(|rule| {
+        rule.noise
+            .exceptions
+            .iter()
+            .map(|exception| exception.event_pattern.as_str())
+    });
+    let detail_fields = DetailFields::from_patterns(patterns.chain(exceptions)).map(Arc::new);
     let threads = config.threads.max(1);
     let progress = Progress::default();
     let cancel = AtomicBool::new(false);
@@ -344,7 +348,7 @@ pub fn scan(
         for _ in 0..threads {
             let jobs = job_rx.clone();
             let messages = message_tx.clone();
-            let filter = filter.clone();
+            let (filter, detail_fields) = (filter.clone(), detail_fields.clone());
             scope.spawn(move || {
                 let mut worker = Worker {
                     matcher,
@@ -355,6 +359,7 @@ pub fn scan(
                     inflated: Vec::new(),
                     envelope: Vec::new(),
                     filter,
+                    detail_fields,
                     config,
                     progress,
                     cancel,

@@ -1,6 +1,7 @@
 //! A scan's worker thread: one file at a time, read, decompressed, parsed, matched.
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -8,9 +9,9 @@ use trailbell_pattern::{Cache, Matcher, RuleId};
 
 use super::{EventSummary, Problem, Progress, ScanConfig};
 use crate::cloudtrail::{
-    Decompressor, Item, LogReader, MAX_EVENT_BYTES, ReadError, RecordFields, RecordFilter, Step,
-    Warnings, envelope_id, gzip_error, is_gzip, item_of, normalize_time, record_id, stream_decoder,
-    write_envelope, write_projected_envelope,
+    Decompressor, DetailFields, Item, LogReader, MAX_EVENT_BYTES, ReadError, RecordFields,
+    RecordFilter, Step, Warnings, envelope_id, gzip_error, is_gzip, item_of, normalize_time,
+    record_id, stream_decoder, write_envelope, write_projected_envelope,
 };
 use crate::rules::CompiledRules;
 use crate::sources::ArchiveObject;
@@ -58,7 +59,10 @@ pub(crate) struct Worker<'s> {
     pub(crate) inflated: Vec<u8>,
     pub(crate) envelope: Vec<u8>,
     /// Passes over records no rule can match ([`LogReader::pass_over`]).
-    pub(crate) filter: Option<std::sync::Arc<RecordFilter>>,
+    pub(crate) filter: Option<Arc<RecordFilter>>,
+    /// The `detail` fields the rules and their exceptions read: a record's envelope holds only
+    /// those ([`LogReader::project`]); `None` matches whole envelopes.
+    pub(crate) detail_fields: Option<Arc<DetailFields>>,
     pub(crate) config: &'s ScanConfig,
     pub(crate) progress: &'s Progress,
     pub(crate) cancel: &'s AtomicBool,
@@ -140,7 +144,7 @@ impl Worker<'_> {
             .bytes_inflated
             .fetch_add(text.len() as u64, Ordering::Relaxed);
         let (mut reader, mut pos) = (LogReader::new(), 0);
-        reader.project(self.config.detail_fields.clone());
+        reader.project(self.detail_fields.clone());
         reader.pass_over(self.filter.clone(), !self.config.window.is_all());
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -186,7 +190,7 @@ impl Worker<'_> {
         gzip: bool,
     ) -> Result<(), Stop> {
         let (mut reader, mut buf) = (LogReader::new(), Vec::with_capacity(STREAM_CHUNK_BYTES));
-        reader.project(self.config.detail_fields.clone());
+        reader.project(self.detail_fields.clone());
         reader.pass_over(self.filter.clone(), !self.config.window.is_all());
         let (mut base, mut pos, mut eof) = (0u64, 0usize, false);
         loop {
@@ -298,7 +302,7 @@ impl Worker<'_> {
             return Ok(());
         }
         let mut envelope = std::mem::take(&mut self.envelope);
-        let whole_len = match &self.config.detail_fields {
+        let whole_len = match &self.detail_fields {
             Some(names) => {
                 let id = names.reads_id().then(|| match fields.event_id.as_deref() {
                     Some(event_id) => envelope_id(event_id),
