@@ -118,30 +118,24 @@ impl ServiceProcess {
 
     /// Waits for a stdout line containing `needle`; returns it.
     pub fn stdout_line_with(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(_) => panic!(
-                    "no stdout line with {needle:?} within 30 s; stderr:\n{}",
-                    self.stderr_text()
-                ),
-            }
-        }
+        self.line_with(&self.stdout, "stdout", needle)
     }
 
     /// Waits for a standard-error line containing `needle`; returns it.
     pub fn stderr_line_with(&self, needle: &str) -> String {
+        self.line_with(&self.stderr_lines, "stderr", needle)
+    }
+
+    /// Waits up to 30 s for a line of `lines` (the stream `stream`) containing `needle`.
+    fn line_with(&self, lines: &mpsc::Receiver<String>, stream: &str, needle: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.stderr_lines.recv_timeout(left) {
+            match lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
                 Ok(_) => {}
                 Err(_) => panic!(
-                    "no stderr line with {needle:?} within 30 s:\n{}",
+                    "no {stream} line with {needle:?} within 30 s; stderr:\n{}",
                     self.stderr_text()
                 ),
             }
