@@ -46,15 +46,28 @@ impl Warnings {
 /// assert_eq!(detail_type("SomethingNew"), None);
 /// ```
 pub fn detail_type(event_type: &str) -> Option<&'static str> {
-    Some(match event_type {
-        "AwsApiCall" => "AWS API Call via CloudTrail",
-        "AwsConsoleSignIn" => "AWS Console Sign In via CloudTrail",
-        "AwsServiceEvent" => "AWS Service Event via CloudTrail",
-        "AwsConsoleAction" => "AWS Console Action via CloudTrail",
-        "AwsCloudTrailInsight" => "AWS Insight via CloudTrail",
-        _ => return None,
-    })
+    DETAIL_TYPES
+        .iter()
+        .find(|(known, _)| *known == event_type)
+        .map(|(_, detail_type)| *detail_type)
 }
+
+/// The `eventType` whose events EventBridge gives `detail_type`: [`detail_type`] backwards.
+pub(crate) fn event_type_of(detail_type: &str) -> Option<&'static str> {
+    DETAIL_TYPES
+        .iter()
+        .find(|(_, known)| *known == detail_type)
+        .map(|(event_type, _)| *event_type)
+}
+
+/// CloudTrail's `eventType`s and the `detail-type` EventBridge gives each.
+const DETAIL_TYPES: [(&str, &str); 5] = [
+    ("AwsApiCall", "AWS API Call via CloudTrail"),
+    ("AwsConsoleSignIn", "AWS Console Sign In via CloudTrail"),
+    ("AwsServiceEvent", "AWS Service Event via CloudTrail"),
+    ("AwsConsoleAction", "AWS Console Action via CloudTrail"),
+    ("AwsCloudTrailInsight", "AWS Insight via CloudTrail"),
+];
 
 /// The `source` EventBridge gives a CloudTrail `eventSource`: `aws.` and the service, the part
 /// before the first dot (`signin.amazonaws.com` is `aws.signin`).

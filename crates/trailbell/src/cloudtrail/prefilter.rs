@@ -300,7 +300,10 @@ fn record_pattern(pattern: &Map<String, Value>) -> Map<String, Value> {
                 let types = exact_strings(value).and_then(|names| {
                     names
                         .iter()
-                        .map(|name| event_type_of(name).map(|t| Value::String(t.to_owned())))
+                        .map(|name| {
+                            super::envelope::event_type_of(name)
+                                .map(|t| Value::String(t.to_owned()))
+                        })
                         .collect::<Option<Vec<Value>>>()
                 });
                 if let Some(types) = types {
@@ -335,19 +338,6 @@ fn exact_strings(value: &Value) -> Option<Vec<&str>> {
     }
 }
 
-/// The `eventType` whose events EventBridge gives this `detail-type`.
-fn event_type_of(detail_type: &str) -> Option<&'static str> {
-    [
-        "AwsApiCall",
-        "AwsConsoleSignIn",
-        "AwsServiceEvent",
-        "AwsConsoleAction",
-        "AwsCloudTrailInsight",
-    ]
-    .into_iter()
-    .find(|event_type| super::detail_type(event_type) == Some(detail_type))
-}
-
 /// A multi-string search with leftmost semantics: Teddy (SIMD, for up to 64 strings) where the
 /// processor has it, an Aho-Corasick automaton elsewhere. Every find is then checked against
 /// every text that starts there, so no text is hidden behind another.
@@ -363,13 +353,13 @@ impl Searcher {
             .match_kind(packed::MatchKind::LeftmostFirst)
             .heuristic_pattern_limits(false)
             .builder();
-        teddy.extend(bodies.clone().filter(|body| !body.is_empty()));
+        teddy.extend(bodies.clone());
         if let Some(teddy) = teddy.build() {
             return Some(Searcher::Teddy(teddy));
         }
         AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
-            .build(bodies.filter(|body| !body.is_empty()))
+            .build(bodies)
             .ok()
             .map(Searcher::Automaton)
     }

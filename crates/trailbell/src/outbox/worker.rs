@@ -154,8 +154,13 @@ impl Deliverer {
                 .rate_limit_per_second
                 .and_then(|rate| TokenBucket::new(rate, Instant::now()));
             let threads = matches!(&client, TargetClient::Slack(slack) if slack.supports_threads());
+            // A rate-limited destination takes one row per token; a Slack destination with
+            // threads one at a time, so that a reply's parent is settled before the reply is
+            // claimed.
+            let one_by_one = limiter.is_some() || threads;
             let worker = Worker {
-                in_flight: if limiter.is_some() || threads {
+                claim_limit: if one_by_one { 1 } else { CLAIM_BATCH },
+                in_flight: if one_by_one {
                     1
                 } else {
                     destination.in_flight()
@@ -228,6 +233,8 @@ struct Worker {
     client: TargetClient,
     /// Whether Slack thread replies apply (`chat.postMessage`).
     threads: bool,
+    /// Rows one claim takes ([`CLAIM_BATCH`]; 1 with a rate limit or threads).
+    claim_limit: usize,
     /// Attempts at once (1 with a rate limit or threads: those go one by one, in order).
     in_flight: usize,
     connection: Arc<Mutex<Connection>>,
@@ -274,15 +281,7 @@ impl Worker {
                     continue;
                 }
             }
-            // A rate-limited destination takes one row per token; a Slack destination with
-            // threads one at a time, so that a reply's parent is settled before the reply is
-            // claimed.
-            let limit = if self.limiter.is_some() || self.threads {
-                1
-            } else {
-                CLAIM_BATCH
-            };
-            match self.settle(&mut unsettled, limit).await {
+            match self.settle(&mut unsettled, self.claim_limit).await {
                 Some(Claim::Rows(rows)) => {
                     let mut rows = rows.into_iter().peekable();
                     let mut oldest: Option<Instant> = None;
