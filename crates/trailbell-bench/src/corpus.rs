@@ -62,8 +62,24 @@ impl Corpus {
 
     /// Event `i`.
     pub fn get(&self, i: usize) -> &[u8] {
+        &self.buf[self.span(i)]
+    }
+
+    /// Where event `i` lies in the corpus's bytes.
+    pub fn span(&self, i: usize) -> std::ops::Range<usize> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.buf[start..self.ends[i]]
+        start..self.ends[i]
+    }
+
+    /// Events `first..end` (at least one, none past the last) whose bytes together stay within
+    /// `max_bytes` where they can, and those bytes.
+    pub fn batch(&self, first: usize, max_bytes: usize) -> (usize, &[u8]) {
+        let start = self.span(first).start;
+        let mut end = first + 1;
+        while end < self.len() && self.ends[end] - start <= max_bytes {
+            end += 1;
+        }
+        (end, &self.buf[start..self.ends[end - 1]])
     }
 
     /// The events in order.

@@ -30,10 +30,18 @@ fn ms(d: Option<std::time::Duration>) -> String {
 }
 
 fn eps_cell(run: &EngineRun) -> String {
+    cell(run, run.best_eps())
+}
+
+fn arrived_cell(run: &EngineRun) -> String {
+    cell(run, run.best_arrived_eps())
+}
+
+fn cell(run: &EngineRun, eps: Option<f64>) -> String {
     if let Some(f) = &run.failure {
         return f.short().to_owned();
     }
-    match run.best_eps() {
+    match eps {
         Some(eps) => format!(
             "{}{}",
             thousands(eps.round() as u64),
@@ -64,7 +72,7 @@ fn rss_cell(run: &EngineRun) -> String {
 /// The table's header line.
 pub fn table_header() -> String {
     format!(
-        "{:<24} {:<10} {:>6} {:>7}  {:>14} {:>12} {:>12} {:>6} {:>6}  {:>11} {:>11}  {:<8} {:>9} {:>9} {:>9} {:>9}",
+        "{:<24} {:<10} {:>6} {:>7}  {:>14} {:>12} {:>12} {:>6} {:>6}  {:>14} {:>12} {:>12} {:>6} {:>6}  {:>11} {:>11}  {:<8} {:>9} {:>9} {:>9} {:>9}",
         "set",
         "corpus",
         "rules",
@@ -72,6 +80,11 @@ pub fn table_header() -> String {
         "trailbell ev/s",
         "trusted ev/s",
         "quamina ev/s",
+        "tb/q",
+        "tr/q",
+        "tb arrived",
+        "tr arrived",
+        "q arrived",
         "tb/q",
         "tr/q",
         "tb matches",
@@ -94,7 +107,7 @@ pub fn table_row(r: &SetResult) -> String {
     };
     let ratio = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"));
     format!(
-        "{:<24} {:<10} {:>6} {:>7}  {:>14} {:>12} {:>12} {:>6} {:>6}  {:>11} {:>11}  {:<8} {:>9} {:>9} {:>9} {:>9}",
+        "{:<24} {:<10} {:>6} {:>7}  {:>14} {:>12} {:>12} {:>6} {:>6}  {:>14} {:>12} {:>12} {:>6} {:>6}  {:>11} {:>11}  {:<8} {:>9} {:>9} {:>9} {:>9}",
         r.name,
         r.corpus,
         r.rules,
@@ -104,6 +117,11 @@ pub fn table_row(r: &SetResult) -> String {
         eps_cell(&r.quamina),
         ratio(r.ratio()),
         ratio(r.trusted_ratio()),
+        arrived_cell(&r.trailbell),
+        arrived_cell(&r.trusted),
+        arrived_cell(&r.quamina),
+        ratio(r.arrived_ratio()),
+        ratio(r.trusted_arrived_ratio()),
         matches_cell(&r.trailbell),
         matches_cell(&r.quamina),
         agree,
@@ -173,6 +191,8 @@ fn engine_json(run: &EngineRun) -> Value {
         "events_per_sec_best": run.best_eps().map(f64::round),
         "events_per_sec_median": run.median_eps().map(f64::round),
         "timed_passes": run.pass_eps.len(),
+        "arrived_events_per_sec_best": run.best_arrived_eps().map(f64::round),
+        "arrived_timed_passes": run.arrived_eps.len(),
         "matches": run.matches,
         "rss_kib": match &run.rss_kib {
             Some(Ok(k)) => json!(k),
@@ -207,6 +227,8 @@ pub fn json_line(r: &SetResult) -> String {
         "quamina": engine_json(&r.quamina),
         "ratio": r.ratio(),
         "trusted_ratio": r.trusted_ratio(),
+        "arrived_ratio": r.arrived_ratio(),
+        "trusted_arrived_ratio": r.trusted_arrived_ratio(),
         "agreement": agreement_json(&r.agreement()),
         "agreement_with_quamina": agreement_json(&r.vs_quamina),
         "agreement_with_trusted": agreement_json(&r.vs_trusted),
