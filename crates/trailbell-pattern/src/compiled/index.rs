@@ -140,7 +140,9 @@ impl ValueIndex {
         match value {
             LeafValue::String(s) => {
                 let s: &str = s;
-                if let Some(found) = self.strings.get(s) {
+                if !self.strings.is_empty()
+                    && let Some(found) = self.strings.get(s)
+                {
                     found.iter().for_each(|&p| hit(p));
                 }
                 self.prefixes.walk(s.bytes(), hit);
@@ -150,14 +152,19 @@ impl ValueIndex {
                     && self.suffixes_ignore_case.is_empty())
                 {
                     fold_buffer.clear();
-                    if s.is_ascii() {
+                    if s.len() <= 32 && s.is_ascii() {
+                        // Byte by byte: short values are copied faster than a call to memcpy.
+                        fold_buffer.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                    } else if s.is_ascii() {
                         fold_buffer.push_str(s);
                         fold_buffer.make_ascii_lowercase();
                     } else {
                         fold_buffer.push_str(&fold_case(s));
                     }
                     let folded = fold_buffer.as_str();
-                    if let Some(found) = self.ignore_case.get(folded) {
+                    if !self.ignore_case.is_empty()
+                        && let Some(found) = self.ignore_case.get(folded)
+                    {
                         found.iter().for_each(|&p| hit(p));
                     }
                     self.prefixes_ignore_case.walk(folded.bytes(), hit);

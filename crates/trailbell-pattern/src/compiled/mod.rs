@@ -493,7 +493,7 @@ impl Matcher {
                 .get(leaf.start as usize..leaf.end as usize)
                 .unwrap_or_default();
             let value = match leaf.kind {
-                // The scan checked every string's content to be UTF-8, so this cannot fail.
+                // The validating scan checked every string to be UTF-8; a trusted event vouches it.
                 LeafKind::String => {
                     LeafValue::String(Cow::Borrowed(std::str::from_utf8(span).unwrap_or_default()))
                 }

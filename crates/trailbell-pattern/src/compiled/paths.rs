@@ -14,6 +14,9 @@ pub(crate) struct PathTrie {
 #[derive(Clone, Debug, Default)]
 struct PathNode {
     children: Children,
+    /// Bit `n` set when some child's name is `n` bytes long (bit 63: 63 or more), so that most
+    /// names an event holds are ruled out without looking at their bytes.
+    child_lengths: u64,
     /// Whether some predicate reads the leaf values at this path.
     has_predicates: bool,
 }
@@ -33,9 +36,9 @@ impl PathTrie {
                 None => {
                     let child = self.nodes.len() as PathId;
                     self.nodes.push(PathNode::default());
-                    self.nodes[at as usize]
-                        .children
-                        .insert(name.as_bytes().into(), child);
+                    let node = &mut self.nodes[at as usize];
+                    node.children.insert(name.as_bytes().into(), child);
+                    node.child_lengths |= length_bit(name.len());
                     child
                 }
             };
@@ -50,7 +53,11 @@ impl PathTrie {
 
     #[inline]
     pub(crate) fn child(&self, node: PathId, name: &[u8]) -> Option<PathId> {
-        self.nodes.get(node as usize)?.children.get(name)
+        let node = self.nodes.get(node as usize)?;
+        if node.child_lengths & length_bit(name.len()) == 0 {
+            return None;
+        }
+        node.children.get(name)
     }
 
     pub(crate) fn has_children(&self, node: PathId) -> bool {
@@ -95,11 +102,12 @@ impl Children {
             Children::Few(list) => {
                 // Lengths rule out most names before any byte of them is read.
                 let mut word = None;
+                // Words of names up to eight bytes long hold the whole name.
                 list.iter()
                     .find(|(w, n, _)| {
                         n.len() == name.len()
                             && *w == *word.get_or_insert_with(|| head_word(name))
-                            && n.as_ref() == name
+                            && (name.len() <= 8 || n.as_ref() == name)
                     })
                     .map(|(_, _, id)| *id)
             }
@@ -134,12 +142,22 @@ impl Children {
     }
 }
 
+/// The bit of `PathNode::child_lengths` for names `len` bytes long.
+#[inline]
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 /// The first eight bytes of a name as a word, zero-padded.
+#[inline]
 fn head_word(name: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let head = &name[..name.len().min(8)];
-    word[..head.len()].copy_from_slice(head);
-    u64::from_le_bytes(word)
+    if let Some(head) = name.first_chunk::<8>() {
+        return u64::from_le_bytes(*head);
+    }
+    // Byte by byte: a copy of a length known only now would be a call to memcpy.
+    name.iter()
+        .enumerate()
+        .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
 }
 
 #[cfg(test)]

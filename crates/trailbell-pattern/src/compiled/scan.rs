@@ -2,7 +2,7 @@
 //! path trie, skips what no rule reads, and records the leaf values at the paths rules name.
 
 use super::paths::{PathId, PathTrie};
-use super::skip::{skip_to_close, skip_trusted};
+use super::skip::{short_field, skip_to_close, skip_trusted};
 use crate::error::EventError;
 use crate::event::MAX_EVENT_DEPTH;
 use crate::event::lex::{
@@ -98,6 +98,14 @@ impl Scan {
     }
 }
 
+/// Where a field some rule reads leaves its object's scan.
+enum Field {
+    /// Go on with the next field after this position.
+    More(usize),
+    /// The object was left early; the scan of its parent goes on from this position.
+    Last(usize),
+}
+
 struct Scanner<'a> {
     bytes: &'a [u8],
     paths: &'a PathTrie,
@@ -129,43 +137,61 @@ impl Scanner<'_> {
             if self.bytes.get(at) != Some(&b'"') {
                 return Err(EventError::new(at, "expected a field name"));
             }
-            // A name is only compared, never decoded into a leaf: trusted names skip the checks.
-            let (token, after_key) = if self.trusted {
-                scan_string_unchecked(self.bytes, at)?
+            let short = if self.trusted {
+                short_field(self.bytes, at)
             } else {
-                scan_string(self.bytes, at)?
+                None
             };
-            let raw = self.bytes.get(token.start..token.end).unwrap_or_default();
-            let child = if token.escaped {
-                unescape(raw, &mut self.scan.key);
-                self.paths.child(path, self.scan.key.as_bytes())
+            at = if let Some(field) = short {
+                // A short string field: its name and value found together, its value read in place.
+                let name = self.bytes.get(at + 1..field.name_end).unwrap_or_default();
+                match self.paths.child(path, name) {
+                    None => field.value_end,
+                    Some(child) => {
+                        let first_leaf = self.scan.leaves.len() as u32;
+                        let (start, end) = (field.name_end + 3, field.value_end - 1);
+                        self.push_leaf(child, LeafKind::String, start, end, trail_start, trail_len);
+                        match self.read_field(
+                            seen_base,
+                            path,
+                            child,
+                            first_leaf,
+                            field.value_end,
+                        )? {
+                            Field::More(end) => end,
+                            Field::Last(end) => return Ok(end),
+                        }
+                    }
+                }
             } else {
-                self.paths.child(path, raw)
-            };
-            at = skip_whitespace(self.bytes, after_key);
-            if self.bytes.get(at) != Some(&b':') {
-                return Err(EventError::new(at, "expected ':'"));
-            }
-            at = skip_whitespace(self.bytes, at + 1);
-            at = match child {
-                None => self.skip_value(at, depth)?,
-                Some(child) => {
-                    let first_leaf = self.scan.leaves.len() as u32;
-                    let mut end = self.value(at, child, depth, trail_start, trail_len)?;
-                    self.replace_duplicate(seen_base, child, first_leaf);
-                    if self.trusted
-                        && self.scan.seen.len() - seen_base == self.paths.child_count(path)
-                    {
-                        // Every field the rules name here was seen: leave the rest unread, and
-                        // let the enclosing objects decide whether it must be skipped at all.
-                        self.scan.seen.truncate(seen_base);
-                        self.scan.unclosed += 1;
-                        return Ok(end);
+                // A name is only compared, never decoded into a leaf: trusted names skip the checks.
+                let (token, after_key) = if self.trusted {
+                    scan_string_unchecked(self.bytes, at)?
+                } else {
+                    scan_string(self.bytes, at)?
+                };
+                let raw = self.bytes.get(token.start..token.end).unwrap_or_default();
+                let child = if token.escaped {
+                    unescape(raw, &mut self.scan.key);
+                    self.paths.child(path, self.scan.key.as_bytes())
+                } else {
+                    self.paths.child(path, raw)
+                };
+                at = skip_whitespace(self.bytes, after_key);
+                if self.bytes.get(at) != Some(&b':') {
+                    return Err(EventError::new(at, "expected ':'"));
+                }
+                at = skip_whitespace(self.bytes, at + 1);
+                match child {
+                    None => self.skip_value(at, depth)?,
+                    Some(child) => {
+                        let first_leaf = self.scan.leaves.len() as u32;
+                        let end = self.value(at, child, depth, trail_start, trail_len)?;
+                        match self.read_field(seen_base, path, child, first_leaf, end)? {
+                            Field::More(end) => end,
+                            Field::Last(end) => return Ok(end),
+                        }
                     }
-                    if self.scan.unclosed > 0 {
-                        end = self.close_unfinished(end)?;
-                    }
-                    end
                 }
             };
             at = skip_whitespace(self.bytes, at);
@@ -178,6 +204,30 @@ impl Scanner<'_> {
                 _ => return Err(EventError::new(at, "expected ',' or '}'")),
             }
         }
+    }
+
+    /// After the value of a field some rule reads, which ends at `end`: files it among the fields
+    /// seen, and says whether the object may be left now.
+    fn read_field(
+        &mut self,
+        seen_base: usize,
+        path: PathId,
+        child: PathId,
+        first_leaf: u32,
+        end: usize,
+    ) -> Result<Field, EventError> {
+        self.replace_duplicate(seen_base, child, first_leaf);
+        if self.trusted && self.scan.seen.len() - seen_base == self.paths.child_count(path) {
+            // Every field the rules name here was seen: leave the rest unread, and let the
+            // enclosing objects decide whether it must be skipped at all.
+            self.scan.seen.truncate(seen_base);
+            self.scan.unclosed += 1;
+            return Ok(Field::Last(end));
+        }
+        if self.scan.unclosed > 0 {
+            return Ok(Field::More(self.close_unfinished(end)?));
+        }
+        Ok(Field::More(end))
     }
 
     /// Finds the closing braces of the objects left early, from `at` inside the innermost.
@@ -220,7 +270,13 @@ impl Scanner<'_> {
             }
             Some(b'[') => return self.array(pos, path, depth + 1, trail_start, trail_len),
             Some(b'"') => {
-                let (token, end) = scan_string(self.bytes, pos)?;
+                // Trusted strings are not checked here; matching converts each leaf to text, and
+                // text that is not UTF-8 matches as the empty string.
+                let (token, end) = if self.trusted {
+                    scan_string_unchecked(self.bytes, pos)?
+                } else {
+                    scan_string(self.bytes, pos)?
+                };
                 let kind = if token.escaped {
                     LeafKind::EscapedString
                 } else {
