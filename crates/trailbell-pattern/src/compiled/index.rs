@@ -1,8 +1,11 @@
 //! The value index of one field path: every predicate on that path, filed so that one leaf value
 //! finds the predicates it satisfies without a pass over all of them.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
+use super::bytes_map::BytesMap;
 use crate::matchers::{LeafValue, Literal, ValueMatcher, fold_case};
 
 /// A predicate's index in the compiled matcher.
@@ -66,13 +69,13 @@ impl Trie {
 /// Everything the predicates of one path ask of its leaf values.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ValueIndex {
-    strings: FxHashMap<Box<str>, Vec<PredicateId>>,
+    strings: BytesMap<Vec<PredicateId>>,
     numbers: FxHashMap<u64, Vec<PredicateId>>,
     trues: Vec<PredicateId>,
     falses: Vec<PredicateId>,
     nulls: Vec<PredicateId>,
     /// Lowercased values.
-    ignore_case: FxHashMap<Box<str>, Vec<PredicateId>>,
+    ignore_case: BytesMap<Vec<PredicateId>>,
     prefixes: Trie,
     prefixes_ignore_case: Trie,
     /// Keyed by the suffix's bytes reversed.
@@ -96,10 +99,9 @@ impl ValueIndex {
                 (Some(l), Some(u)) if l == u => self.add_number(l.value, predicate),
                 _ => self.scanned.push((matcher.clone(), predicate)),
             },
-            ValueMatcher::EqualsIgnoreCase(s) => push_unique(
-                self.ignore_case.entry(s.as_str().into()).or_default(),
-                predicate,
-            ),
+            ValueMatcher::EqualsIgnoreCase(s) => {
+                push_unique(self.ignore_case.entry(s.as_bytes()), predicate)
+            }
             ValueMatcher::Prefix(p) => self.prefixes.insert(p.bytes(), predicate),
             ValueMatcher::PrefixIgnoreCase(p) => {
                 self.prefixes_ignore_case.insert(p.bytes(), predicate)
@@ -122,7 +124,7 @@ impl ValueIndex {
     }
 
     fn add_string(&mut self, s: &str, predicate: PredicateId) {
-        push_unique(self.strings.entry(s.into()).or_default(), predicate);
+        push_unique(self.strings.entry(s.as_bytes()), predicate);
     }
 
     fn add_number(&mut self, n: f64, predicate: PredicateId) {
@@ -136,53 +138,67 @@ impl ValueIndex {
         fold_buffer: &mut String,
         hit: &mut impl FnMut(PredicateId),
     ) {
+        let found = match value {
+            LeafValue::String(s) => return self.lookup_text(s.as_bytes(), fold_buffer, hit),
+            LeafValue::Number(n) => self.numbers.get(&number_key(*n)).map(Vec::as_slice),
+            LeafValue::Bool(true) => Some(self.trues.as_slice()),
+            LeafValue::Bool(false) => Some(self.falses.as_slice()),
+            LeafValue::Null => Some(self.nulls.as_slice()),
+        };
         self.exists.iter().for_each(|&p| hit(p));
-        match value {
-            LeafValue::String(s) => {
-                let s: &str = s;
-                if !self.strings.is_empty()
-                    && let Some(found) = self.strings.get(s)
-                {
-                    found.iter().for_each(|&p| hit(p));
-                }
-                self.prefixes.walk(s.bytes(), hit);
-                self.suffixes.walk(s.bytes().rev(), hit);
-                if !(self.ignore_case.is_empty()
-                    && self.prefixes_ignore_case.is_empty()
-                    && self.suffixes_ignore_case.is_empty())
-                {
-                    fold_buffer.clear();
-                    if s.len() <= 32 && s.is_ascii() {
-                        // Byte by byte: short values are copied faster than a call to memcpy.
-                        fold_buffer.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-                    } else if s.is_ascii() {
-                        fold_buffer.push_str(s);
-                        fold_buffer.make_ascii_lowercase();
-                    } else {
-                        fold_buffer.push_str(&fold_case(s));
-                    }
-                    let folded = fold_buffer.as_str();
-                    if !self.ignore_case.is_empty()
-                        && let Some(found) = self.ignore_case.get(folded)
-                    {
-                        found.iter().for_each(|&p| hit(p));
-                    }
-                    self.prefixes_ignore_case.walk(folded.bytes(), hit);
-                    self.suffixes_ignore_case.walk(folded.bytes().rev(), hit);
-                }
-            }
-            LeafValue::Number(n) => {
-                if let Some(found) = self.numbers.get(&number_key(*n)) {
-                    found.iter().for_each(|&p| hit(p));
-                }
-            }
-            LeafValue::Bool(true) => self.trues.iter().for_each(|&p| hit(p)),
-            LeafValue::Bool(false) => self.falses.iter().for_each(|&p| hit(p)),
-            LeafValue::Null => self.nulls.iter().for_each(|&p| hit(p)),
-        }
+        found.unwrap_or_default().iter().for_each(|&p| hit(p));
         for (matcher, p) in &self.scanned {
             if matcher.accepts(value) {
                 hit(*p);
+            }
+        }
+    }
+
+    /// [`ValueIndex::lookup`] of a string given as its UTF-8 bytes: exact values, prefixes and
+    /// suffixes are compared as bytes, and only the scanned matchers see it as text. (Bytes that
+    /// are not UTF-8, which only the trusted reading lets through, are text `""` to those.)
+    pub(crate) fn lookup_text(
+        &self,
+        text: &[u8],
+        fold_buffer: &mut String,
+        hit: &mut impl FnMut(PredicateId),
+    ) {
+        self.exists.iter().for_each(|&p| hit(p));
+        if !self.strings.is_empty()
+            && let Some(found) = self.strings.get(text)
+        {
+            found.iter().for_each(|&p| hit(p));
+        }
+        self.prefixes.walk(text.iter().copied(), hit);
+        self.suffixes.walk(text.iter().rev().copied(), hit);
+        if !(self.ignore_case.is_empty()
+            && self.prefixes_ignore_case.is_empty()
+            && self.suffixes_ignore_case.is_empty())
+        {
+            fold_buffer.clear();
+            if text.is_ascii() {
+                // Byte by byte: short values are copied faster than a call to memcpy.
+                fold_buffer.extend(text.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+            } else {
+                fold_buffer.push_str(&fold_case(std::str::from_utf8(text).unwrap_or_default()));
+            }
+            let folded = fold_buffer.as_bytes();
+            if !self.ignore_case.is_empty()
+                && let Some(found) = self.ignore_case.get(folded)
+            {
+                found.iter().for_each(|&p| hit(p));
+            }
+            self.prefixes_ignore_case.walk(folded.iter().copied(), hit);
+            self.suffixes_ignore_case
+                .walk(folded.iter().rev().copied(), hit);
+        }
+        if !self.scanned.is_empty() {
+            let value =
+                LeafValue::String(Cow::Borrowed(std::str::from_utf8(text).unwrap_or_default()));
+            for (matcher, p) in &self.scanned {
+                if matcher.accepts(&value) {
+                    hit(*p);
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! shared between rules and indexed by field path and value, so that an event costs one scan plus
 //! the predicates its values actually satisfy, however many rules there are.
 
+mod bytes_map;
 mod check;
 mod index;
 mod literals;
@@ -10,7 +11,6 @@ mod paths;
 mod scan;
 mod skip;
 
-use std::borrow::Cow;
 use std::fmt;
 
 use rustc_hash::FxHashMap;
@@ -492,23 +492,23 @@ impl Matcher {
             let span = event
                 .get(leaf.start as usize..leaf.end as usize)
                 .unwrap_or_default();
+            let mut hit = |p| check.satisfied(p, leaf_id as u32, trailed);
             let value = match leaf.kind {
-                // The validating scan checked every string to be UTF-8; a trusted event vouches it.
                 LeafKind::String => {
-                    LeafValue::String(Cow::Borrowed(std::str::from_utf8(span).unwrap_or_default()))
+                    index.lookup_text(span, fold, &mut hit);
+                    continue;
                 }
                 LeafKind::EscapedString => {
                     unescape(span, unescaped);
-                    LeafValue::String(Cow::Borrowed(unescaped.as_str()))
+                    index.lookup_text(unescaped.as_bytes(), fold, &mut hit);
+                    continue;
                 }
                 LeafKind::Number => LeafValue::Number(number_value(span)),
                 LeafKind::True => LeafValue::Bool(true),
                 LeafKind::False => LeafValue::Bool(false),
                 LeafKind::Null => LeafValue::Null,
             };
-            index.lookup(&value, fold, &mut |p| {
-                check.satisfied(p, leaf_id as u32, trailed)
-            });
+            index.lookup(&value, fold, &mut hit);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The field-name layer: a trie of the field paths that some predicate names. The scanner follows
 //! it through the event and skips every subtree it does not lead to.
 
-use rustc_hash::FxHashMap;
+use super::bytes_map::BytesMap;
 
 /// A node of the path trie; node 0 is the event's top level.
 pub(crate) type PathId = u32;
@@ -13,7 +13,7 @@ pub(crate) struct PathTrie {
 
 #[derive(Clone, Debug, Default)]
 struct PathNode {
-    children: Children,
+    children: BytesMap<PathId>,
     /// Bit `n` set when some child's name is `n` bytes long (bit 63: 63 or more), so that most
     /// names an event holds are ruled out without looking at their bytes.
     child_lengths: u64,
@@ -32,12 +32,12 @@ impl PathTrie {
         let mut at: PathId = 0;
         for name in path {
             at = match self.nodes[at as usize].children.get(name.as_bytes()) {
-                Some(child) => child,
+                Some(&child) => child,
                 None => {
                     let child = self.nodes.len() as PathId;
                     self.nodes.push(PathNode::default());
                     let node = &mut self.nodes[at as usize];
-                    node.children.insert(name.as_bytes().into(), child);
+                    *node.children.entry(name.as_bytes()) = child;
                     node.child_lengths |= length_bit(name.len());
                     child
                 }
@@ -57,7 +57,7 @@ impl PathTrie {
         if node.child_lengths & length_bit(name.len()) == 0 {
             return None;
         }
-        node.children.get(name)
+        node.children.get(name).copied()
     }
 
     pub(crate) fn has_children(&self, node: PathId) -> bool {
@@ -79,85 +79,10 @@ impl PathTrie {
     }
 }
 
-/// The children of a path node. Most nodes have a handful, which a scan comparing lengths first
-/// finds faster than hashing the name; nodes with many use a hash map.
-#[derive(Clone, Debug)]
-enum Children {
-    /// Each name with its first eight bytes as a word, compared before the name itself.
-    Few(Vec<(u64, Box<[u8]>, PathId)>),
-    Many(FxHashMap<Box<[u8]>, PathId>),
-}
-
-const FEW: usize = 8;
-
-impl Default for Children {
-    fn default() -> Children {
-        Children::Few(Vec::new())
-    }
-}
-
-impl Children {
-    fn get(&self, name: &[u8]) -> Option<PathId> {
-        match self {
-            Children::Few(list) => {
-                // Lengths rule out most names before any byte of them is read.
-                let mut word = None;
-                // Words of names up to eight bytes long hold the whole name.
-                list.iter()
-                    .find(|(w, n, _)| {
-                        n.len() == name.len()
-                            && *w == *word.get_or_insert_with(|| head_word(name))
-                            && (name.len() <= 8 || n.as_ref() == name)
-                    })
-                    .map(|(_, _, id)| *id)
-            }
-            Children::Many(map) => map.get(name).copied(),
-        }
-    }
-
-    fn insert(&mut self, name: Box<[u8]>, id: PathId) {
-        match self {
-            Children::Few(list) if list.len() < FEW => list.push((head_word(&name), name, id)),
-            Children::Few(list) => {
-                let mut map: FxHashMap<Box<[u8]>, PathId> =
-                    list.drain(..).map(|(_, n, id)| (n, id)).collect();
-                map.insert(name, id);
-                *self = Children::Many(map);
-            }
-            Children::Many(map) => {
-                map.insert(name, id);
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Children::Few(list) => list.len(),
-            Children::Many(map) => map.len(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 /// The bit of `PathNode::child_lengths` for names `len` bytes long.
 #[inline]
 fn length_bit(len: usize) -> u64 {
     1 << len.min(63)
-}
-
-/// The first eight bytes of a name as a word, zero-padded.
-#[inline]
-fn head_word(name: &[u8]) -> u64 {
-    if let Some(head) = name.first_chunk::<8>() {
-        return u64::from_le_bytes(*head);
-    }
-    // Byte by byte: a copy of a length known only now would be a call to memcpy.
-    name.iter()
-        .enumerate()
-        .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
 }
 
 #[cfg(test)]

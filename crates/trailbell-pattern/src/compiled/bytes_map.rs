@@ -1,0 +1,143 @@
+//! A map keyed by byte strings for the lookups made once per field or value of every event:
+//! field names among a node's children, exact values among a path's predicates.
+
+use rustc_hash::FxHashMap;
+
+/// Up to this many keys are compared one by one; more are hashed.
+const FEW: usize = 8;
+
+/// Most maps hold a handful of keys, which comparing lengths, then first words, finds faster than
+/// hashing the key; maps with many use a hash map.
+#[derive(Clone, Debug)]
+pub(crate) enum BytesMap<V> {
+    /// Each key with its first eight bytes as a word.
+    Few(Vec<(u64, Box<[u8]>, V)>),
+    Many(FxHashMap<Box<[u8]>, V>),
+}
+
+impl<V> Default for BytesMap<V> {
+    fn default() -> BytesMap<V> {
+        BytesMap::Few(Vec::new())
+    }
+}
+
+impl<V: Default> BytesMap<V> {
+    /// The value of `key`, inserted as the default when missing.
+    pub(crate) fn entry(&mut self, key: &[u8]) -> &mut V {
+        if let BytesMap::Few(list) = self
+            && list.len() == FEW
+            && !list.iter().any(|(_, k, _)| k.as_ref() == key)
+        {
+            let map = list.drain(..).map(|(_, k, v)| (k, v)).collect();
+            *self = BytesMap::Many(map);
+        }
+        match self {
+            BytesMap::Few(list) => {
+                let at = match list.iter().position(|(_, k, _)| k.as_ref() == key) {
+                    Some(at) => at,
+                    None => {
+                        list.push((head_word(key), key.into(), V::default()));
+                        list.len() - 1
+                    }
+                };
+                &mut list[at].2
+            }
+            BytesMap::Many(map) => map.entry(key.into()).or_default(),
+        }
+    }
+}
+
+impl<V> BytesMap<V> {
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+        match self {
+            BytesMap::Few(list) => {
+                // Lengths rule out most keys before any byte of them is read; words of keys up to
+                // eight bytes long hold the whole key.
+                let mut word = None;
+                list.iter()
+                    .find(|(w, k, _)| {
+                        k.len() == key.len()
+                            && *w == *word.get_or_insert_with(|| head_word(key))
+                            && (key.len() <= 8 || k.as_ref() == key)
+                    })
+                    .map(|(_, _, v)| v)
+            }
+            BytesMap::Many(map) => map.get(key),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            BytesMap::Few(list) => list.len(),
+            BytesMap::Many(map) => map.len(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The first eight bytes of a key as a word, zero-padded.
+#[inline]
+fn head_word(key: &[u8]) -> u64 {
+    if let Some(head) = key.first_chunk::<8>() {
+        return u64::from_le_bytes(*head);
+    }
+    // Byte by byte: a copy of a length known only now would be a call to memcpy.
+    key.iter()
+        .enumerate()
+        .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_by_exact_bytes_only_before_and_after_growing() {
+        let mut map: BytesMap<u32> = BytesMap::default();
+        let keys = [
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghj",
+            "x\u{0}",
+            "",
+            "longer-than-sixty-three-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ];
+        for (i, key) in keys.iter().enumerate() {
+            *map.entry(key.as_bytes()) = i as u32;
+        }
+        // Entering a present key again finds it: still a handful.
+        *map.entry(b"a") += 100;
+        assert!(matches!(map, BytesMap::Few(_)));
+        let missing = [
+            "b",
+            "abcdefgi",
+            "abcdefghk",
+            "abcdefg",
+            "x",
+            "longer-than-sixty-three-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy",
+        ];
+        let check = |map: &BytesMap<u32>| {
+            for (i, key) in keys.iter().enumerate() {
+                let expected = if i == 0 { 100 } else { i as u32 };
+                assert_eq!(map.get(key.as_bytes()), Some(&expected), "{key}");
+            }
+            for key in missing {
+                assert_eq!(map.get(key.as_bytes()), None, "{key}");
+            }
+        };
+        check(&map);
+        assert_eq!(map.len(), keys.len());
+        // Past eight keys the map hashes: every key is still found, and no other.
+        *map.entry(b"ninth") = 9;
+        assert!(matches!(map, BytesMap::Many(_)));
+        check(&map);
+        assert_eq!(map.get(b"ninth"), Some(&9));
+        assert_eq!(map.len(), keys.len() + 1);
+    }
+}
