@@ -52,14 +52,16 @@ impl<V> BytesMap<V> {
     pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
         match self {
             BytesMap::Few(list) => {
-                // Lengths rule out most keys before any byte of them is read; words of keys up to
-                // eight bytes long hold the whole key.
+                // Lengths rule out most keys before any byte of them is read. The first word holds
+                // a key of up to eight bytes; with the last, one of up to sixteen.
                 let mut word = None;
                 list.iter()
                     .find(|(w, k, _)| {
                         k.len() == key.len()
                             && *w == *word.get_or_insert_with(|| head_word(key))
-                            && (key.len() <= 8 || k.as_ref() == key)
+                            && (key.len() <= 8
+                                || (key.len() <= 16 && tail_word(k) == tail_word(key))
+                                || k.as_ref() == key)
                     })
                     .map(|(_, _, v)| v)
             }
@@ -91,6 +93,13 @@ fn head_word(key: &[u8]) -> u64 {
         .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
 }
 
+/// The last eight bytes of a key of at least eight as a word.
+#[inline]
+fn tail_word(key: &[u8]) -> u64 {
+    key.last_chunk::<8>()
+        .map_or(0, |tail| u64::from_le_bytes(*tail))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,11 +109,11 @@ mod tests {
         let mut map: BytesMap<u32> = BytesMap::default();
         let keys = [
             "a",
-            "ab",
             "abcdefgh",
             "abcdefghi",
             "abcdefghj",
-            "x\u{0}",
+            "abcdefgh-sixteen",
+            "abcdefgh-sixteeN",
             "",
             "longer-than-sixty-three-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         ];
@@ -118,6 +127,10 @@ mod tests {
             "b",
             "abcdefgi",
             "abcdefghk",
+            "abcdefgh-Sixteen",
+            "abcdefgh-sixtee",
+            "Abcdefgh-sixteen",
+            "ab",
             "abcdefg",
             "x",
             "longer-than-sixty-three-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy",

@@ -98,6 +98,16 @@ impl Scan {
     }
 }
 
+/// What the scan of one object keeps track of.
+struct ObjectState {
+    /// Where its entries begin in `Scan::seen` (the validating reading only).
+    seen_base: usize,
+    /// Fields some rule names in it.
+    wanted: usize,
+    /// Of those, the fields read so far (the trusted reading only).
+    read: usize,
+}
+
 /// Where a field some rule reads leaves its object's scan.
 enum Field {
     /// Go on with the next field after this position.
@@ -128,7 +138,11 @@ impl Scanner<'_> {
             self.scan.trails.extend_from_slice(&self.scan.trail);
             (start, self.scan.trail.len() as u32)
         };
-        let seen_base = self.scan.seen.len();
+        let mut object = ObjectState {
+            seen_base: self.scan.seen.len(),
+            wanted: self.paths.child_count(path),
+            read: 0,
+        };
         let mut at = skip_whitespace(self.bytes, pos + 1);
         if self.bytes.get(at) == Some(&b'}') {
             return Ok(at + 1);
@@ -151,13 +165,7 @@ impl Scanner<'_> {
                         let first_leaf = self.scan.leaves.len() as u32;
                         let (start, end) = (field.name_end + 3, field.value_end - 1);
                         self.push_leaf(child, LeafKind::String, start, end, trail_start, trail_len);
-                        match self.read_field(
-                            seen_base,
-                            path,
-                            child,
-                            first_leaf,
-                            field.value_end,
-                        )? {
+                        match self.read_field(&mut object, child, first_leaf, field.value_end)? {
                             Field::More(end) => end,
                             Field::Last(end) => return Ok(end),
                         }
@@ -187,7 +195,7 @@ impl Scanner<'_> {
                     Some(child) => {
                         let first_leaf = self.scan.leaves.len() as u32;
                         let end = self.value(at, child, depth, trail_start, trail_len)?;
-                        match self.read_field(seen_base, path, child, first_leaf, end)? {
+                        match self.read_field(&mut object, child, first_leaf, end)? {
                             Field::More(end) => end,
                             Field::Last(end) => return Ok(end),
                         }
@@ -198,7 +206,7 @@ impl Scanner<'_> {
             match self.bytes.get(at) {
                 Some(b',') => at = skip_whitespace(self.bytes, at + 1),
                 Some(b'}') => {
-                    self.scan.seen.truncate(seen_base);
+                    self.scan.seen.truncate(object.seen_base);
                     return Ok(at + 1);
                 }
                 _ => return Err(EventError::new(at, "expected ',' or '}'")),
@@ -210,19 +218,22 @@ impl Scanner<'_> {
     /// seen, and says whether the object may be left now.
     fn read_field(
         &mut self,
-        seen_base: usize,
-        path: PathId,
+        object: &mut ObjectState,
         child: PathId,
         first_leaf: u32,
         end: usize,
     ) -> Result<Field, EventError> {
-        self.replace_duplicate(seen_base, child, first_leaf);
-        if self.trusted && self.scan.seen.len() - seen_base == self.paths.child_count(path) {
-            // Every field the rules name here was seen: leave the rest unread, and let the
-            // enclosing objects decide whether it must be skipped at all.
-            self.scan.seen.truncate(seen_base);
-            self.scan.unclosed += 1;
-            return Ok(Field::Last(end));
+        if self.trusted {
+            // Trusted events repeat no field: counting the fields read is enough.
+            object.read += 1;
+            if object.read == object.wanted {
+                // Every field the rules name here was seen: leave the rest unread, and let the
+                // enclosing objects decide whether it must be skipped at all.
+                self.scan.unclosed += 1;
+                return Ok(Field::Last(end));
+            }
+        } else {
+            self.replace_duplicate(object.seen_base, child, first_leaf);
         }
         if self.scan.unclosed > 0 {
             return Ok(Field::More(self.close_unfinished(end)?));
