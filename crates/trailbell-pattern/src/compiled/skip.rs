@@ -41,8 +41,8 @@ fn skip_string_trusted(bytes: &[u8], pos: usize) -> Result<usize, EventError> {
     }
 }
 
-/// A field of a trusted event written `"name":"value"`, with no whitespace and no backslash, that
-/// ends within [`SHORT_FIELD`] bytes of its name's opening quote.
+/// A field of a trusted event written `"name":"value"`, with no whitespace and no backslash, whose
+/// name and value each end within [`SHORT_STRING`] bytes of their opening quotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct ShortField {
     /// The name: the bytes between `pos + 1` and this, its closing quote.
