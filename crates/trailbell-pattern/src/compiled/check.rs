@@ -4,7 +4,7 @@
 use super::index::PredicateId;
 use super::paths::PathId;
 use super::scan::{Leaf, Scan, TrailStep};
-use super::{Matcher, RuleId};
+use super::{Filed, Matcher, RuleId};
 use crate::event::tree::{self, Json};
 use crate::reference;
 
@@ -105,8 +105,11 @@ impl Check {
         let mut i = 0;
         while i < self.satisfied.len() {
             let predicate = self.satisfied[i] as usize;
-            for &c in &matcher.filed[predicate] {
-                self.try_conjunction(matcher, c, scan, event, out);
+            for &filed in &matcher.filed[predicate] {
+                match filed {
+                    Filed::Holds(rule) => self.push_rule(rule, out),
+                    Filed::Check(c) => self.try_conjunction(matcher, c, scan, event, out),
+                }
             }
             i += 1;
         }
@@ -131,6 +134,14 @@ impl Check {
         if self.conjunction_holds(matcher, c, scan, event) {
             self.rule_stamp[rule] = self.epoch;
             out.push(conjunction.rule);
+        }
+    }
+
+    fn push_rule(&mut self, rule: RuleId, out: &mut Vec<RuleId>) {
+        let stamp = &mut self.rule_stamp[rule.index()];
+        if *stamp != self.epoch {
+            *stamp = self.epoch;
+            out.push(rule);
         }
     }
 

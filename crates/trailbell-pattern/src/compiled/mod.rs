@@ -237,7 +237,7 @@ impl Compiler {
             let info = &self.predicates[p as usize];
             (info.accepts_absence, info.cost, uses[p as usize], p)
         };
-        let mut filed: Vec<Vec<u32>> = vec![Vec::new(); self.predicates.len()];
+        let mut filed: Vec<Vec<Filed>> = vec![Vec::new(); self.predicates.len()];
         let mut unfiled = Vec::new();
         let mut conjunctions = self.conjunctions;
         for (c, conjunction) in conjunctions.iter_mut().enumerate() {
@@ -245,9 +245,13 @@ impl Compiler {
             predicates.sort_by_key(|&p| rank(p));
             conjunction.predicates = predicates.into_boxed_slice();
             // Filed under its rarest predicate that needs a value to be satisfied.
-            match conjunction.predicates.first() {
-                Some(&p) if !self.predicates[p as usize].accepts_absence => {
-                    filed[p as usize].push(c as u32)
+            match *conjunction.predicates {
+                // A conjunction of this one predicate holds whenever it is satisfied.
+                [p] if !self.predicates[p as usize].accepts_absence => {
+                    filed[p as usize].push(Filed::Holds(conjunction.rule))
+                }
+                [p, ..] if !self.predicates[p as usize].accepts_absence => {
+                    filed[p as usize].push(Filed::Check(c as u32))
                 }
                 _ => unfiled.push(c as u32),
             }
@@ -266,6 +270,15 @@ impl Compiler {
             unfiled,
         }
     }
+}
+
+/// A conjunction filed under a predicate: what to do when an event satisfies the predicate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Filed {
+    /// The conjunction is that predicate alone: its rule matches, with nothing more to look up.
+    Holds(RuleId),
+    /// Check the conjunction with this index.
+    Check(u32),
 }
 
 /// Many rules compiled into one immutable matcher. It is `Send + Sync`: share it between threads
@@ -295,7 +308,7 @@ pub struct Matcher {
     predicates: Vec<PredicateInfo>,
     conjunctions: Vec<Conjunction>,
     /// Per predicate: the conjunctions filed under it.
-    filed: Vec<Vec<u32>>,
+    filed: Vec<Vec<Filed>>,
     /// Conjunctions with no predicate that needs a value: checked for every event.
     unfiled: Vec<u32>,
 }
