@@ -1,6 +1,9 @@
 //! A map keyed by byte strings for the lookups made once per field or value of every event:
 //! field names among a node's children, exact values among a path's predicates.
 
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+
 use rustc_hash::FxHashMap;
 
 /// Up to this many keys are compared one by one; more are hashed.
@@ -12,8 +15,56 @@ const FEW: usize = 8;
 pub(crate) enum BytesMap<V> {
     /// Each key with its first eight bytes as a word.
     Few(Vec<(u64, Box<[u8]>, V)>),
-    Many(FxHashMap<Box<[u8]>, V>),
+    Many(FxHashMap<Key, V>),
 }
+
+/// A key of a hashed map: short keys are held in the bucket itself, so that comparing one reads
+/// no other memory.
+#[derive(Clone, Debug)]
+pub(crate) enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+/// Keys up to this long are held inline.
+const INLINE: usize = 22;
+
+impl Key {
+    fn new(key: &[u8]) -> Key {
+        match u8::try_from(key.len()) {
+            Ok(len) if key.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..key.len()].copy_from_slice(key);
+                Key::Inline { len, bytes }
+            }
+            _ => Key::Heap(key.into()),
+        }
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(bytes) => bytes,
+        }
+    }
+}
+
+// Hashed and compared as the bytes they hold, as `Borrow` requires.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Borrow::<[u8]>::borrow(self).hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        Borrow::<[u8]>::borrow(self) == Borrow::<[u8]>::borrow(other)
+    }
+}
+
+impl Eq for Key {}
 
 impl<V> Default for BytesMap<V> {
     fn default() -> BytesMap<V> {
@@ -28,7 +79,7 @@ impl<V: Default> BytesMap<V> {
             && list.len() == FEW
             && !list.iter().any(|(_, k, _)| k.as_ref() == key)
         {
-            let map = list.drain(..).map(|(_, k, v)| (k, v)).collect();
+            let map = list.drain(..).map(|(_, k, v)| (Key::new(&k), v)).collect();
             *self = BytesMap::Many(map);
         }
         match self {
@@ -42,7 +93,7 @@ impl<V: Default> BytesMap<V> {
                 };
                 &mut list[at].2
             }
-            BytesMap::Many(map) => map.entry(key.into()).or_default(),
+            BytesMap::Many(map) => map.entry(Key::new(key)).or_default(),
         }
     }
 }

@@ -104,8 +104,7 @@ impl Check {
     ) {
         let mut i = 0;
         while i < self.satisfied.len() {
-            let predicate = self.satisfied[i] as usize;
-            for &filed in &matcher.filed[predicate] {
+            for &filed in matcher.filed_under(self.satisfied[i]) {
                 match filed {
                     Filed::Holds(rule) => self.push_rule(rule, out),
                     Filed::Check(c) => self.try_conjunction(matcher, c, scan, event, out),

@@ -69,13 +69,13 @@ impl Trie {
 /// Everything the predicates of one path ask of its leaf values.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ValueIndex {
-    strings: BytesMap<Vec<PredicateId>>,
-    numbers: FxHashMap<u64, Vec<PredicateId>>,
+    strings: BytesMap<Predicates>,
+    numbers: FxHashMap<u64, Predicates>,
     trues: Vec<PredicateId>,
     falses: Vec<PredicateId>,
     nulls: Vec<PredicateId>,
     /// Lowercased values.
-    ignore_case: BytesMap<Vec<PredicateId>>,
+    ignore_case: BytesMap<Predicates>,
     prefixes: Trie,
     prefixes_ignore_case: Trie,
     /// Keyed by the suffix's bytes reversed.
@@ -100,7 +100,7 @@ impl ValueIndex {
                 _ => self.scanned.push((matcher.clone(), predicate)),
             },
             ValueMatcher::EqualsIgnoreCase(s) => {
-                push_unique(self.ignore_case.entry(s.as_bytes()), predicate)
+                self.ignore_case.entry(s.as_bytes()).add(predicate)
             }
             ValueMatcher::Prefix(p) => self.prefixes.insert(p.bytes(), predicate),
             ValueMatcher::PrefixIgnoreCase(p) => {
@@ -124,11 +124,14 @@ impl ValueIndex {
     }
 
     fn add_string(&mut self, s: &str, predicate: PredicateId) {
-        push_unique(self.strings.entry(s.as_bytes()), predicate);
+        self.strings.entry(s.as_bytes()).add(predicate);
     }
 
     fn add_number(&mut self, n: f64, predicate: PredicateId) {
-        push_unique(self.numbers.entry(number_key(n)).or_default(), predicate);
+        self.numbers
+            .entry(number_key(n))
+            .or_default()
+            .add(predicate);
     }
 
     /// Calls `hit` for every predicate that this one value satisfies (`exists: true` included).
@@ -140,7 +143,7 @@ impl ValueIndex {
     ) {
         let found = match value {
             LeafValue::String(s) => return self.lookup_text(s.as_bytes(), fold_buffer, hit),
-            LeafValue::Number(n) => self.numbers.get(&number_key(*n)).map(Vec::as_slice),
+            LeafValue::Number(n) => self.numbers.get(&number_key(*n)).map(Predicates::as_slice),
             LeafValue::Bool(true) => Some(self.trues.as_slice()),
             LeafValue::Bool(false) => Some(self.falses.as_slice()),
             LeafValue::Null => Some(self.nulls.as_slice()),
@@ -167,7 +170,7 @@ impl ValueIndex {
         if !self.strings.is_empty()
             && let Some(found) = self.strings.get(text)
         {
-            found.iter().for_each(|&p| hit(p));
+            found.as_slice().iter().for_each(|&p| hit(p));
         }
         self.prefixes.walk(text.iter().copied(), hit);
         self.suffixes.walk(text.iter().rev().copied(), hit);
@@ -186,7 +189,7 @@ impl ValueIndex {
             if !self.ignore_case.is_empty()
                 && let Some(found) = self.ignore_case.get(folded)
             {
-                found.iter().for_each(|&p| hit(p));
+                found.as_slice().iter().for_each(|&p| hit(p));
             }
             self.prefixes_ignore_case.walk(folded.iter().copied(), hit);
             self.suffixes_ignore_case
@@ -200,6 +203,35 @@ impl ValueIndex {
                     hit(*p);
                 }
             }
+        }
+    }
+}
+
+/// The predicates one indexed value satisfies. Most values belong to one predicate, held here
+/// without a pointer to follow.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Predicates {
+    #[default]
+    None,
+    One(PredicateId),
+    Many(Vec<PredicateId>),
+}
+
+impl Predicates {
+    fn add(&mut self, predicate: PredicateId) {
+        match self {
+            Predicates::None => *self = Predicates::One(predicate),
+            Predicates::One(p) if *p != predicate => *self = Predicates::Many(vec![*p, predicate]),
+            Predicates::One(_) => {}
+            Predicates::Many(list) => push_unique(list, predicate),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[PredicateId] {
+        match self {
+            Predicates::None => &[],
+            Predicates::One(p) => std::slice::from_ref(p),
+            Predicates::Many(list) => list,
         }
     }
 }

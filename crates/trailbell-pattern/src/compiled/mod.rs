@@ -256,6 +256,13 @@ impl Compiler {
                 _ => unfiled.push(c as u32),
             }
         }
+        // One array for every predicate's list: dense, so that a big matcher's lists share lines.
+        let mut filed_starts = Vec::with_capacity(filed.len() + 1);
+        filed_starts.push(0);
+        for list in &filed {
+            filed_starts.push(filed_starts[filed_starts.len() - 1] + list.len() as u32);
+        }
+        let filed = filed.concat();
         let mut indexes: Vec<Option<Box<ValueIndex>>> = vec![None; self.paths.len()];
         for (path, index) in self.indexes {
             indexes[path as usize] = Some(Box::new(index));
@@ -266,6 +273,7 @@ impl Compiler {
             indexes,
             predicates: self.predicates,
             conjunctions,
+            filed_starts,
             filed,
             unfiled,
         }
@@ -307,10 +315,23 @@ pub struct Matcher {
     indexes: Vec<Option<Box<ValueIndex>>>,
     predicates: Vec<PredicateInfo>,
     conjunctions: Vec<Conjunction>,
-    /// Per predicate: the conjunctions filed under it.
-    filed: Vec<Vec<Filed>>,
+    /// Per predicate `p`: the conjunctions filed under it are
+    /// `filed[filed_starts[p]..filed_starts[p + 1]]`.
+    filed_starts: Vec<u32>,
+    filed: Vec<Filed>,
     /// Conjunctions with no predicate that needs a value: checked for every event.
     unfiled: Vec<u32>,
+}
+
+impl Matcher {
+    /// The conjunctions filed under predicate `p`.
+    pub(crate) fn filed_under(&self, p: PredicateId) -> &[Filed] {
+        let p = p as usize;
+        match (self.filed_starts.get(p), self.filed_starts.get(p + 1)) {
+            (Some(&start), Some(&end)) => &self.filed[start as usize..end as usize],
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Debug for Matcher {
