@@ -246,3 +246,25 @@ fn push_unique(list: &mut Vec<PredicateId>, predicate: PredicateId) {
         list.push(predicate);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_lists_each_of_its_predicates_once() {
+        let mut predicates = Predicates::default();
+        assert_eq!(predicates.as_slice(), &[] as &[PredicateId]);
+        for (p, expected) in [
+            (7, &[7][..]),
+            (7, &[7]),
+            (3, &[7, 3]),
+            (7, &[7, 3]),
+            (9, &[7, 3, 9]),
+            (3, &[7, 3, 9]),
+        ] {
+            predicates.add(p);
+            assert_eq!(predicates.as_slice(), expected);
+        }
+    }
+}
