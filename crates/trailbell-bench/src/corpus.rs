@@ -97,3 +97,27 @@ impl Corpus {
         self.buf.len().checked_div(self.len()).unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_cover_the_events_in_order_within_their_size() {
+        let corpus = Corpus::generate(CorpusKind::CityLots, 1, 50);
+        for max_bytes in [1, 2_000, 10_000, usize::MAX] {
+            let mut first = 0;
+            let mut seen = Vec::new();
+            while first < corpus.len() {
+                let (end, bytes) = corpus.batch(first, max_bytes);
+                assert!(end > first, "every batch holds an event");
+                assert!(bytes.len() <= max_bytes || end == first + 1, "{max_bytes}");
+                let joined: Vec<u8> = (first..end).flat_map(|i| corpus.get(i).to_vec()).collect();
+                assert_eq!(bytes, joined.as_slice());
+                seen.extend(first..end);
+                first = end;
+            }
+            assert_eq!(seen, (0..corpus.len()).collect::<Vec<_>>());
+        }
+    }
+}

@@ -10,7 +10,7 @@ use trailbell_bench::corpus::{Corpus, CorpusKind};
 use trailbell_bench::engines::{Failure, install_quiet_panic_hook};
 use trailbell_bench::report::{json_line, notes, table_header, table_row, thousands};
 use trailbell_bench::rules::all_sets;
-use trailbell_bench::run::{Agreement, Options, SetResult, measure_rss, run_set};
+use trailbell_bench::run::{Agreement, Arrival, Options, SetResult, measure_rss, run_set};
 
 const HELP: &str = "\
 trailbell-bench: trailbell's compiled matcher and the quamina crate, side by side
@@ -33,6 +33,8 @@ OPTIONS:
     --seed N         data and rule seed (default 1)
     --no-rss         skip measuring compiled size of the big sets
     --engine NAMES   run only these engines (comma-separated: trailbell, trusted, quamina)
+    --arrival WAY    time events in-memory (straight from the corpus), arrived (copied in just
+                     before matching) or both (default)
     -h, --help       this text
 
 Exits 1 when the engines disagree on any set, or when trailbell (either mode) fails on any set.
@@ -61,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
     let mut rss = true;
     let mut measure = None;
     let mut engine = None;
+    let mut arrivals = vec![Arrival::InMemory, Arrival::Arrived];
     fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
         v.replace(['_', ','], "")
@@ -91,6 +94,14 @@ fn parse_args() -> Result<Args, String> {
                 }
                 engine = Some(names);
             }
+            "--arrival" => {
+                arrivals = match argv.next().as_deref() {
+                    Some("both") => vec![Arrival::InMemory, Arrival::Arrived],
+                    Some("in-memory") => vec![Arrival::InMemory],
+                    Some("arrived") => vec![Arrival::Arrived],
+                    _ => return Err("--arrival needs in-memory, arrived or both".to_owned()),
+                }
+            }
             "--measure-rss" => {
                 let engine = argv.next().ok_or("--measure-rss needs ENGINE SET")?;
                 let set = argv.next().ok_or("--measure-rss needs ENGINE SET")?;
@@ -118,6 +129,7 @@ fn parse_args() -> Result<Args, String> {
             trailbell: chosen("trailbell"),
             trusted: chosen("trusted"),
             quamina: chosen("quamina"),
+            arrivals,
         },
         json,
         only,

@@ -28,6 +28,8 @@ pub struct Options {
     pub trusted: bool,
     /// Run quamina.
     pub quamina: bool,
+    /// The ways events reach the engines in timed passes.
+    pub arrivals: Vec<Arrival>,
 }
 
 /// What one engine did with one rule set.
@@ -512,7 +514,7 @@ pub fn run_set(set: &RuleSet, corpus: &Corpus, opts: &Options) -> SetResult {
     // slows both rather than one.
     let mut buffer = Vec::with_capacity(ARRIVAL_BATCH * 2);
     for _ in 0..opts.passes {
-        for arrival in [Arrival::InMemory, Arrival::Arrived] {
+        for &arrival in &opts.arrivals {
             if tb.can_time(opts) {
                 tb.timed_pass(corpus, opts, arrival, &mut buffer);
             }
