@@ -77,6 +77,9 @@ impl Scan {
         if bytes.get(start) != Some(&b'{') {
             return Err(EventError::new(start, "event is not a JSON object"));
         }
+        if trusted {
+            touch_toward_the_end(bytes);
+        }
         let mut scanner = Scanner {
             bytes,
             paths,
@@ -114,6 +117,29 @@ enum Field {
     More(usize),
     /// The object was left early; the scan of its parent goes on from this position.
     Last(usize),
+}
+
+/// How much of an event's end [`touch_toward_the_end`] reads.
+const TOUCH_SPAN: usize = 2048;
+
+/// Reads one byte of every other cache line of the event's last [`TOUCH_SPAN`] bytes, in order.
+///
+/// The trusted reading stops after the last field a rule names, often a few lines into the event.
+/// Left at that, the hardware prefetchers see no stream, and the next event's first line is fetched
+/// from memory only when its own reading asks for it: ~170 ns per CityLots event, more than the
+/// matching itself. These loads, independent of each other and of the scan, show them a stream
+/// running to the event's end, and what follows it is fetched ahead: when events lie back to back
+/// (a batch, a decompressed log file), the next one is already in cache. Every other line is
+/// enough, the adjacent-line prefetcher fetching its pair; every fourth is not. See decision 0015.
+fn touch_toward_the_end(bytes: &[u8]) {
+    let from = bytes.len().saturating_sub(TOUCH_SPAN);
+    let sum = bytes
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .step_by(128)
+        .fold(0u8, |sum, &b| sum.wrapping_add(b));
+    std::hint::black_box(sum);
 }
 
 struct Scanner<'a> {
