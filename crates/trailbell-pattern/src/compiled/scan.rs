@@ -50,6 +50,8 @@ pub(crate) struct Scan {
     next_array: u32,
     /// Trusted reading only: objects left early whose closing braces have not been found yet.
     unclosed: usize,
+    /// Trusted reading only: whether the last event's reading stopped in its first half.
+    stopped_early: bool,
 }
 
 impl Scan {
@@ -77,7 +79,8 @@ impl Scan {
         if bytes.get(start) != Some(&b'{') {
             return Err(EventError::new(start, "event is not a JSON object"));
         }
-        if trusted {
+        // Readings that stop early leave the prefetchers idle; those that read on need no help.
+        if trusted && self.stopped_early {
             touch_toward_the_end(bytes);
         }
         let mut scanner = Scanner {
@@ -87,6 +90,7 @@ impl Scan {
             trusted,
         };
         let end = scanner.object(start, 0, 1)?;
+        self.stopped_early = self.unclosed > 0 && end < bytes.len() / 2;
         if self.unclosed > 0 {
             return Ok(()); // the trusted reading found everything the rules name
         }
