@@ -311,8 +311,8 @@ impl Scanner<'_> {
             }
             Some(b'[') => return self.array(pos, path, depth + 1, trail_start, trail_len),
             Some(b'"') => {
-                // Trusted strings are not checked here; matching converts each leaf to text, and
-                // text that is not UTF-8 matches as the empty string.
+                // Trusted strings are not checked: the caller vouches for them. Bytes that are not
+                // UTF-8 would be compared as bytes, and seen as empty text where text is needed.
                 let (token, end) = if self.trusted {
                     scan_string_unchecked(self.bytes, pos)?
                 } else {
