@@ -249,6 +249,36 @@ proptest! {
     }
 
     #[test]
+    fn trusted_reading_never_panics_on_cut_or_damaged_events(
+        patterns in prop::collection::vec(pattern(), 1..4),
+        event in event(),
+        cut in any::<prop::sample::Index>(),
+        damage in prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
+    ) {
+        // Compact JSON, as the short-field path reads it, broken the ways a careless caller might:
+        // cut anywhere, or one byte overwritten.
+        let mut bytes = serde_json::to_vec(&event).expect("serialisable");
+        bytes.truncate(cut.index(bytes.len() + 1));
+        if let Some((at, byte)) = damage
+            && !bytes.is_empty()
+        {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        let mut builder = MatcherBuilder::new();
+        for (i, pattern) in patterns.iter().enumerate() {
+            builder.add_rule(&format!("r{i}"), &pattern.to_string()).expect("valid");
+        }
+        let matcher = builder.build();
+        let (mut cache, mut out) = (matcher.new_cache(), Vec::new());
+        // The same cache for every reading, so that one event's state meets the next's.
+        for _ in 0..2 {
+            let _ = matcher.matches_trusted_with(&mut cache, &bytes, &mut out);
+            let _ = matcher.matches_with(&mut cache, &bytes, &mut out);
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic_and_both_readers_agree(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let mut builder = MatcherBuilder::new();
         builder.add_rule("a", r#"{"a": [{"exists": true}]}"#).expect("valid");
