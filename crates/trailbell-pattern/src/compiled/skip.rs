@@ -2,7 +2,7 @@
 //! the brackets of the container being skipped matter.
 
 use crate::error::EventError;
-use crate::event::lex::{byte_matches, find_quote_or_backslash, word_at};
+use crate::event::lex::{find_quote_or_backslash, quote_or_backslash_in, word_at};
 
 /// Skips the value at `pos` of an event trusted to be valid JSON: only quotes and the brackets of
 /// the container being skipped are looked at, found by a vectorised search.
@@ -79,10 +79,8 @@ pub(super) fn short_field(bytes: &[u8], pos: usize) -> Option<ShortField> {
 #[inline]
 fn first_stop(bytes: &[u8], at: usize) -> Option<usize> {
     for offset in (0..SHORT_STRING).step_by(8) {
-        let word = word_at(bytes, at + offset)?;
-        let stops = byte_matches(word, b'"') | byte_matches(word, b'\\');
-        if stops != 0 {
-            return Some(at + offset + (stops.trailing_zeros() / 8) as usize);
+        if let Some(found) = quote_or_backslash_in(word_at(bytes, at + offset)?) {
+            return Some(at + offset + found);
         }
     }
     None

@@ -88,13 +88,19 @@ pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
                 .position(|&b| b == b'"' || b == b'\\')
                 .map(|found| at + found);
         };
-        let hits = byte_matches(word, b'"') | byte_matches(word, b'\\');
-        if hits != 0 {
-            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        if let Some(found) = quote_or_backslash_in(word) {
+            return Some(at + found);
         }
         at += 8;
     }
     memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found)
+}
+
+/// The first quote or backslash of the eight bytes of `word` (first byte lowest).
+#[inline]
+pub(crate) fn quote_or_backslash_in(word: u64) -> Option<usize> {
+    let hits = byte_matches(word, b'"') | byte_matches(word, b'\\');
+    (hits != 0).then(|| (hits.trailing_zeros() / 8) as usize)
 }
 
 /// The eight bytes at `at` as a word, first byte lowest.
