@@ -9,10 +9,19 @@ use rustc_hash::FxHashMap;
 /// Up to this many keys are compared one by one; more are hashed.
 const FEW: usize = 8;
 
+/// A byte-keyed map. Most keys looked up are not in it, and most are ruled out by their length
+/// alone, before any of their bytes is read.
+#[derive(Clone, Debug)]
+pub(crate) struct BytesMap<V> {
+    /// Bit `n` set when some key is `n` bytes long (bit 63: 63 or more).
+    lengths: u64,
+    keys: Keys<V>,
+}
+
 /// Most maps hold a handful of keys, which comparing lengths, then first words, finds faster than
 /// hashing the key; maps with many use a hash map.
 #[derive(Clone, Debug)]
-pub(crate) enum BytesMap<V> {
+enum Keys<V> {
     /// Each key with its first eight bytes as a word.
     Few(Vec<(u64, Box<[u8]>, V)>),
     Many(FxHashMap<Key, V>),
@@ -68,22 +77,26 @@ impl Eq for Key {}
 
 impl<V> Default for BytesMap<V> {
     fn default() -> BytesMap<V> {
-        BytesMap::Few(Vec::new())
+        BytesMap {
+            lengths: 0,
+            keys: Keys::Few(Vec::new()),
+        }
     }
 }
 
 impl<V: Default> BytesMap<V> {
     /// The value of `key`, inserted as the default when missing.
     pub(crate) fn entry(&mut self, key: &[u8]) -> &mut V {
-        if let BytesMap::Few(list) = self
+        self.lengths |= length_bit(key.len());
+        if let Keys::Few(list) = &mut self.keys
             && list.len() == FEW
             && !list.iter().any(|(_, k, _)| k.as_ref() == key)
         {
             let map = list.drain(..).map(|(_, k, v)| (Key::new(&k), v)).collect();
-            *self = BytesMap::Many(map);
+            self.keys = Keys::Many(map);
         }
-        match self {
-            BytesMap::Few(list) => {
+        match &mut self.keys {
+            Keys::Few(list) => {
                 let at = match list.iter().position(|(_, k, _)| k.as_ref() == key) {
                     Some(at) => at,
                     None => {
@@ -93,7 +106,7 @@ impl<V: Default> BytesMap<V> {
                 };
                 &mut list[at].2
             }
-            BytesMap::Many(map) => map.entry(Key::new(key)).or_default(),
+            Keys::Many(map) => map.entry(Key::new(key)).or_default(),
         }
     }
 }
@@ -101,8 +114,11 @@ impl<V: Default> BytesMap<V> {
 impl<V> BytesMap<V> {
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
-        match self {
-            BytesMap::Few(list) => {
+        if self.lengths & length_bit(key.len()) == 0 {
+            return None;
+        }
+        match &self.keys {
+            Keys::Few(list) => {
                 // Lengths rule out most keys before any byte of them is read. The first word holds
                 // a key of up to eight bytes; with the last, one of up to sixteen.
                 let mut word = None;
@@ -116,20 +132,26 @@ impl<V> BytesMap<V> {
                     })
                     .map(|(_, _, v)| v)
             }
-            BytesMap::Many(map) => map.get(key),
+            Keys::Many(map) => map.get(key),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        match self {
-            BytesMap::Few(list) => list.len(),
-            BytesMap::Many(map) => map.len(),
+        match &self.keys {
+            Keys::Few(list) => list.len(),
+            Keys::Many(map) => map.len(),
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The bit of [`BytesMap::lengths`] for keys `len` bytes long.
+#[inline]
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// The first eight bytes of a key as a word, zero-padded.
@@ -173,7 +195,7 @@ mod tests {
         }
         // Entering a present key again finds it: still a handful.
         *map.entry(b"a") += 100;
-        assert!(matches!(map, BytesMap::Few(_)));
+        assert!(matches!(map.keys, Keys::Few(_)));
         let missing = [
             "b",
             "abcdefgi",
@@ -199,7 +221,7 @@ mod tests {
         assert_eq!(map.len(), keys.len());
         // Past eight keys the map hashes: every key is still found, and no other.
         *map.entry(b"ninth") = 9;
-        assert!(matches!(map, BytesMap::Many(_)));
+        assert!(matches!(map.keys, Keys::Many(_)));
         check(&map);
         assert_eq!(map.get(b"ninth"), Some(&9));
         assert_eq!(map.len(), keys.len() + 1);

@@ -167,9 +167,7 @@ impl ValueIndex {
         hit: &mut impl FnMut(PredicateId),
     ) {
         self.exists.iter().for_each(|&p| hit(p));
-        if !self.strings.is_empty()
-            && let Some(found) = self.strings.get(text)
-        {
+        if let Some(found) = self.strings.get(text) {
             found.as_slice().iter().for_each(|&p| hit(p));
         }
         self.prefixes.walk(text.iter().copied(), hit);
@@ -186,9 +184,7 @@ impl ValueIndex {
                 fold_buffer.push_str(&fold_case(std::str::from_utf8(text).unwrap_or_default()));
             }
             let folded = fold_buffer.as_bytes();
-            if !self.ignore_case.is_empty()
-                && let Some(found) = self.ignore_case.get(folded)
-            {
+            if let Some(found) = self.ignore_case.get(folded) {
                 found.as_slice().iter().for_each(|&p| hit(p));
             }
             self.prefixes_ignore_case.walk(folded.iter().copied(), hit);

@@ -14,9 +14,6 @@ pub(crate) struct PathTrie {
 #[derive(Clone, Debug, Default)]
 struct PathNode {
     children: BytesMap<PathId>,
-    /// Bit `n` set when some child's name is `n` bytes long (bit 63: 63 or more), so that most
-    /// names an event holds are ruled out without looking at their bytes.
-    child_lengths: u64,
     /// Whether some predicate reads the leaf values at this path.
     has_predicates: bool,
 }
@@ -36,9 +33,7 @@ impl PathTrie {
                 None => {
                     let child = self.nodes.len() as PathId;
                     self.nodes.push(PathNode::default());
-                    let node = &mut self.nodes[at as usize];
-                    *node.children.entry(name.as_bytes()) = child;
-                    node.child_lengths |= length_bit(name.len());
+                    *self.nodes[at as usize].children.entry(name.as_bytes()) = child;
                     child
                 }
             };
@@ -53,11 +48,7 @@ impl PathTrie {
 
     #[inline]
     pub(crate) fn child(&self, node: PathId, name: &[u8]) -> Option<PathId> {
-        let node = self.nodes.get(node as usize)?;
-        if node.child_lengths & length_bit(name.len()) == 0 {
-            return None;
-        }
-        node.children.get(name).copied()
+        self.nodes.get(node as usize)?.children.get(name).copied()
     }
 
     pub(crate) fn has_children(&self, node: PathId) -> bool {
@@ -77,12 +68,6 @@ impl PathTrie {
             .get(node as usize)
             .is_some_and(|n| n.has_predicates)
     }
-}
-
-/// The bit of `PathNode::child_lengths` for names `len` bytes long.
-#[inline]
-fn length_bit(len: usize) -> u64 {
-    1 << len.min(63)
 }
 
 #[cfg(test)]
