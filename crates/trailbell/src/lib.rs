@@ -22,6 +22,7 @@ pub mod api;
 pub mod cloudtrail;
 pub mod config;
 pub mod deploy;
+pub mod event;
 pub mod lambda;
 pub mod noise;
 pub mod outbox;

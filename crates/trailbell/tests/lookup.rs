@@ -493,3 +493,61 @@ async fn throttling_is_waited_out_and_a_failed_call_is_counted_and_retried() {
     assert!(stderr.contains("InternalFailure"), "{stderr}");
     assert_eq!(service.terminate(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_cannot_be_read_is_refused_named_and_counted() {
+    // Issue 13 (decision 0016): a sign-in holding a number beyond f64 matched and then vanished.
+    let recording = recording();
+    let token = page_1_token();
+    let corrupt = |page: &str| -> String {
+        let mut page: Value = serde_json::from_str(page).expect("JSON");
+        for event in page["Events"].as_array_mut().expect("Events") {
+            let record = event["CloudTrailEvent"].as_str().expect("text").to_owned();
+            if record.contains(SIGN_INS[0]) {
+                event["CloudTrailEvent"] =
+                    Value::from(format!(r#"{{"extra": 1e400, {}"#, &record[1..]));
+            }
+        }
+        page.to_string()
+    };
+    let (page_1, page_2) = (corrupt(&recording.page_1), corrupt(&recording.page_2));
+    let cloudtrail = CloudTrail::start(move |_, body| {
+        if body["NextToken"].as_str() == Some(token.as_str()) {
+            (200, page_2.clone())
+        } else {
+            (200, page_1.clone())
+        }
+    });
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = start(&cloudtrail.url(), &dir.path().join("data"));
+    let line = service.stderr_line_with("refused, it cannot be read: number out of range");
+    assert!(line.contains("LookupEvents in us-east-1"), "{line}");
+    let refused = trailbell::cloudtrail::envelope_id(SIGN_INS[0]).to_string();
+    assert!(line.contains(&refused), "{line}");
+    // The other sign-ins alert; the refused one is counted, as an event refused and an error.
+    let wanted: BTreeSet<String> = SIGN_INS[1..]
+        .iter()
+        .map(|id| trailbell::cloudtrail::envelope_id(id).to_string())
+        .collect();
+    let mut got = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got != wanted {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = service.stdout.recv_timeout(left).expect("an alert line");
+        let Ok(alert) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if alert["rule"] == "console-sign-in" {
+            let id = alert["event_id"].as_str().expect("an id").to_owned();
+            assert_ne!(id, refused, "the refused event alerted");
+            got.insert(id);
+        }
+    }
+    let counted = metrics(&service).await;
+    assert_eq!(counted.get("trailbell_events_refused_total"), Some(&1.0));
+    assert!(
+        counted[&format!("trailbell_source_errors_total{{source=\"{SOURCE}\"}}")] >= 1.0,
+        "{counted:?}"
+    );
+    assert_eq!(service.terminate(), 0);
+}

@@ -383,12 +383,15 @@ async fn s3_notifications_on_an_sqs_queue_feed_the_rules_and_are_deleted_after()
     )
     .expect("JSON");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(
-        json!({"Records": [fixture["detail"]]})
-            .to_string()
-            .as_bytes(),
-    )
-    .expect("gzip");
+    // And a second sign-in that cannot be read (issue 13): refused and named, the file goes on.
+    let mut unreadable = fixture["detail"].clone();
+    unreadable["eventID"] = json!("unreadable-sign-in");
+    let records = format!(
+        r#"{{"Records": [{}, {{"extra": 1e400, {}]}}"#,
+        fixture["detail"],
+        &unreadable.to_string()[1..]
+    );
+    gz.write_all(records.as_bytes()).expect("gzip");
     s3.put_object()
         .bucket(&bucket)
         .key(key)
@@ -419,6 +422,11 @@ async fn s3_notifications_on_an_sqs_queue_feed_the_rules_and_are_deleted_after()
         requests
             .iter()
             .any(|r| r.body.contains("111122223333:root"))
+    );
+    let refused = service.stderr_line_with("refused, it cannot be read: number out of range");
+    assert!(
+        refused.contains(&format!("s3://{bucket}/{key}")),
+        "{refused}"
     );
     // The message is deleted once its alerts are in the outbox.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

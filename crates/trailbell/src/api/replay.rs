@@ -126,11 +126,9 @@ fn replayed(envelope: &str, replay_name: &str) -> Result<BusEvent, String> {
         "{body},\"replay-name\":{}}}",
         serde_json::Value::from(replay_name)
     );
-    Ok(BusEvent {
-        id: id.id,
-        envelope,
-        ingestion_time: jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string(),
-    })
+    let ingestion_time = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    BusEvent::read(id.id, envelope, ingestion_time)
+        .map_err(|err| format!("an archived envelope is not readable: {err}"))
 }

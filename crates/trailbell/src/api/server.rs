@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -17,6 +18,7 @@ use super::sigv4::{self, AuthError, SignedRequest};
 use crate::registry::Registry;
 use crate::secret::Secret;
 use crate::service::Submission;
+use crate::service::metrics::Metrics;
 
 /// Who may call the API.
 #[derive(Clone, Debug)]
@@ -57,6 +59,8 @@ pub struct ApiState {
     pub region: String,
     /// Request limits.
     pub limits: ApiLimits,
+    /// The service's counters (PutEvents counts the entries it refuses as unreadable).
+    pub metrics: Arc<Metrics>,
 }
 
 impl ApiState {
@@ -69,6 +73,7 @@ impl ApiState {
             submissions,
             auth,
             limits: ApiLimits::default(),
+            metrics: Arc::default(),
         }
     }
 }

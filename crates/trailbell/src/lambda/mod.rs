@@ -238,10 +238,17 @@ impl Handler {
             tracing::warn!("The invocation's payload is not an EventBridge event; ignored.");
             return Ok(json!({ "status": "ignored", "reason": "not an EventBridge event" }));
         };
-        let submission_event = BusEvent {
-            id: event_id.clone(),
-            envelope: envelope.to_owned(),
-            ingestion_time: crate::sources::live::now_rfc3339(),
+        let submission_event = match BusEvent::read(
+            event_id.clone(),
+            envelope.to_owned(),
+            crate::sources::live::now_rfc3339(),
+        ) {
+            Ok(event) => event,
+            Err(err) => {
+                // The door (decision 0016): retrying cannot make it readable; answer, and say so.
+                tracing::warn!(event = %event_id, "The event cannot be read; refused: {err}");
+                return Ok(json!({ "status": "refused", "reason": err.to_string() }));
+            }
         };
         let (done, _) = tokio::sync::oneshot::channel();
         let submission = Submission {

@@ -320,9 +320,24 @@ impl Worker<'_> {
             }
         };
         let matched = self.event(file, offset, &envelope, whole_len);
+        let readable = match matched {
+            Ok(true) => {
+                if self.detail_fields.is_some() {
+                    // The door reads the whole envelope, not the fields the rules read.
+                    write_envelope(fields, raw, &mut envelope);
+                }
+                crate::event::read(&envelope).map(drop)
+            }
+            _ => Ok(()),
+        };
         self.envelope = envelope;
         if !matched? {
             return Ok(());
+        }
+        if let Err(err) = readable {
+            // Where in the record: the envelope holds it whole, just before its last byte.
+            let head = self.envelope.len().saturating_sub(raw.len() + 1);
+            return self.unreadable(file, offset, err.offset().saturating_sub(head), &err);
         }
         let time = time.as_deref().or(fields.event_time.as_deref());
         let hit = Hit {
@@ -370,6 +385,9 @@ impl Worker<'_> {
         }
         if !self.event(file, offset, raw, raw.len())? {
             return Ok(());
+        }
+        if let Err(err) = crate::event::read(raw) {
+            return self.unreadable(file, offset, err.offset(), &err);
         }
         let key = match detail.event_id.as_deref() {
             Some(event_id) => envelope_id(event_id).0,
@@ -462,6 +480,28 @@ impl Worker<'_> {
         }
         file.pending_other.push(offset);
         Ok(())
+    }
+
+    /// A matching event that `trailbell run` would refuse at its door (decision 0016): a problem
+    /// here too, so that a file gives the same alerts to both. `within` is where in the value
+    /// (at `offset` in the file) the reading stopped.
+    fn unreadable(
+        &mut self,
+        file: &mut FileState,
+        offset: u64,
+        within: usize,
+        err: &crate::event::Unreadable,
+    ) -> Result<(), Stop> {
+        self.ids.clear();
+        let at = offset.saturating_add(within as u64);
+        self.value_problem(
+            file,
+            offset,
+            format!(
+                "the event cannot be read, trailbell run refuses it: {} at byte {at}",
+                err.reason()
+            ),
+        )
     }
 
     fn value_problem(

@@ -110,21 +110,22 @@ fn accept_event(
     messages: &mut Vec<NewMessage>,
 ) -> rusqlite::Result<()> {
     let bytes = event.envelope.as_bytes();
+    // Every `BusEvent` passed the door (`crate::event::read`), whose reading is the engine's
+    // validating one: matching a readable event cannot fail.
     let ids: Vec<RuleId> = match bus.compiled.matcher().matches(bytes) {
         Ok(ids) => ids,
         Err(err) => {
             Metrics::bump(&metrics.events_refused, 1);
-            tracing::warn!(event = %event.id, "an event could not be read and matches nothing: {err}");
+            tracing::error!(event = %event.id, "An event passed the door but the engine cannot read it: {err}");
             return Ok(());
         }
     };
     if ids.is_empty() {
         return Ok(());
     }
-    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
-        return Ok(());
-    };
-    let read_only_management = is_read_only_management_event(&value);
+    // The reading made at the door: the alert's content comes from what matching saw.
+    let value = event.value();
+    let read_only_management = is_read_only_management_event(value);
     // A replay delivers again, as EventBridge's do: its alerts get keys of their own (and a retry
     // of the same replay still cannot enqueue twice).
     let key_id = match value.get("replay-name").and_then(Value::as_str) {
@@ -157,7 +158,7 @@ fn accept_event(
             tx,
             &runtime.arn,
             &rule.noise,
-            &value,
+            value,
             &event.id,
             &event.envelope,
             event_time_ms,
@@ -176,7 +177,7 @@ fn accept_event(
             Verdict::Alert { occurrences } => {
                 context.occurrences = occurrences;
                 for target in &runtime.targets {
-                    match alert_payload(target, &value, &event.envelope, &context) {
+                    match alert_payload(target, value, &event.envelope, &context) {
                         Ok(payload) => messages.push(alert_message(
                             target,
                             &rule.name,
@@ -205,7 +206,7 @@ fn accept_event(
                         target_id: target.id.clone(),
                         event_id: event.id.clone(),
                         idempotency_key: outbox::idempotency_key(&key_id, &runtime.arn, &target.id),
-                        payload: repeat_payload(&value, &context),
+                        payload: repeat_payload(value, &context),
                         attributes: MessageAttributes {
                             thread_parent_key: Some(outbox::idempotency_key(
                                 &first_event_id,

@@ -10,6 +10,7 @@ use trailbell_pattern::Pattern;
 
 use super::{AwsError, blocking, bus_name, new_uuid, timestamp};
 use crate::api::server::ApiState;
+use crate::service::metrics::Metrics;
 use crate::service::{BusEvent, Submission};
 
 /// EventBridge's limit on a PutEvents request, computed as AWS documents
@@ -86,12 +87,12 @@ pub(super) async fn put_events(
     let ingestion_time = now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let built: Vec<_> = entries
         .iter()
-        .map(|entry| envelope(state, entry, now))
+        .map(|entry| envelope(state, entry, now, &ingestion_time))
         .collect();
     // One trip to the registry for every bus the request names, not one per entry.
     let named: BTreeSet<String> = built
         .iter()
-        .filter_map(|built| built.as_ref().ok().map(|(bus, _, _)| bus.clone()))
+        .filter_map(|built| built.as_ref().ok().map(|(bus, _)| bus.clone()))
         .collect();
     let existing: BTreeSet<String> = blocking(&state.registry, move |registry| {
         let mut existing = BTreeSet::new();
@@ -106,15 +107,8 @@ pub(super) async fn put_events(
     let mut outcomes = Vec::with_capacity(entries.len());
     for built in built {
         let outcome = match built {
-            Ok((bus, envelope_text, id)) if existing.contains(&bus) => Outcome::Accepted {
-                bus,
-                event: BusEvent {
-                    id,
-                    envelope: envelope_text,
-                    ingestion_time: ingestion_time.clone(),
-                },
-            },
-            Ok((bus, _, _)) => Outcome::Failed {
+            Ok((bus, event)) if existing.contains(&bus) => Outcome::Accepted { bus, event },
+            Ok((bus, _)) => Outcome::Failed {
                 code: "ResourceNotFoundException",
                 message: format!("Event bus {bus} does not exist."),
             },
@@ -196,12 +190,13 @@ async fn submit(state: &ApiState, outcomes: &[Outcome]) -> BTreeMap<String, Stri
     failed
 }
 
-/// The entry's bus, its envelope and its id; or the per-entry error.
+/// The entry's bus and its event; or the per-entry error.
 fn envelope(
     state: &ApiState,
     entry: &Entry,
     now: jiff::Timestamp,
-) -> Result<(String, String, String), (&'static str, String)> {
+    ingestion_time: &str,
+) -> Result<(String, BusEvent), (&'static str, String)> {
     let required = |value: &Option<String>, name: &str| match value.as_deref() {
         Some(text) if !text.is_empty() => Ok(text.to_owned()),
         _ => Err((
@@ -231,17 +226,35 @@ fn envelope(
     let id = new_uuid();
     let text = |value: &str| Value::from(value).to_string();
     let resources = Value::from(entry.resources.clone()).to_string();
-    let envelope = format!(
-        "{{\"version\":\"0\",\"id\":{},\"detail-type\":{},\"source\":{},\"account\":{},\"time\":{},\"region\":{},\"resources\":{resources},\"detail\":{}}}",
+    let head = format!(
+        "{{\"version\":\"0\",\"id\":{},\"detail-type\":{},\"source\":{},\"account\":{},\"time\":{},\"region\":{},\"resources\":{resources},\"detail\":",
         text(&id),
         text(&detail_type),
         text(&source),
         text(&state.account),
         text(&time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
         text(&state.region),
-        detail.get(),
     );
-    Ok((bus, envelope, id))
+    let envelope = format!("{head}{}}}", detail.get());
+    // The door (decision 0016): an event the engine or the alert renderers cannot read is this
+    // entry's error, never an EventId whose alerts are then dropped.
+    let event = BusEvent::read(id, envelope, ingestion_time.to_owned()).map_err(|err| {
+        let offset = err.offset().saturating_sub(head.len());
+        tracing::warn!(
+            offset,
+            reason = err.reason(),
+            "A PutEvents entry was refused: its Detail cannot be read."
+        );
+        Metrics::bump(&state.metrics.events_refused, 1);
+        (
+            "MalformedDetail",
+            format!(
+                "Detail is malformed: {} at byte {offset} of Detail.",
+                err.reason()
+            ),
+        )
+    })?;
+    Ok((bus, event))
 }
 
 #[derive(Debug, Deserialize)]

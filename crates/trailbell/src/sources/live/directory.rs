@@ -88,7 +88,13 @@ async fn look(context: &SourceContext, dir: &Path, store: &Path) -> Result<(), S
                     .map(str::to_owned)
             })
             .max();
-        context.submit(events, &now_rfc3339()).await?;
+        let name = file.path.display().to_string();
+        let refused = context.submit(events, &now_rfc3339(), &name).await?;
+        let error = match (error, refused) {
+            (None, 0) => None,
+            (None, refused) => Some(format!("{refused} events refused as unreadable")),
+            (Some(error), _) => Some(error),
+        };
         context.metrics.source(&context.name, |status| {
             status.events += count as u64;
             if let Some(lag) = newest.as_deref().and_then(lag_seconds) {

@@ -398,7 +398,10 @@ impl PageHandler for Submitter {
             }
         }
         let count = envelopes.len();
-        self.context.submit(envelopes, &now_rfc3339()).await?;
+        let origin = format!("LookupEvents in {}", self.region);
+        self.context
+            .submit(envelopes, &now_rfc3339(), &origin)
+            .await?;
         self.context
             .metrics
             .source(&self.context.name, |status| status.events += count as u64);

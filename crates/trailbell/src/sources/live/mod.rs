@@ -38,20 +38,39 @@ pub struct SourceContext {
 }
 
 impl SourceContext {
-    /// Hands `events` to the service and waits until they are safe; `Err` says why not.
-    pub async fn submit(&self, events: Vec<FileEvent>, ingestion_time: &str) -> Result<(), String> {
-        for chunk in events.chunks(EVENTS_PER_SUBMISSION) {
+    /// Hands `events` (read from `origin`: a file's name, a region's `LookupEvents`) to the
+    /// service and waits until they are safe; `Err` says why not. An event that cannot be read
+    /// (decision 0016) is refused here: counted, and named in one log line with `origin`; the
+    /// others go on. Returns how many were refused.
+    pub async fn submit(
+        &self,
+        events: Vec<FileEvent>,
+        ingestion_time: &str,
+        origin: &str,
+    ) -> Result<usize, String> {
+        let mut refused = 0;
+        let mut readable = Vec::with_capacity(events.len());
+        for event in events {
+            let id = event.id.clone();
+            match BusEvent::read(event.id, event.envelope, ingestion_time.to_owned()) {
+                Ok(event) => readable.push(event),
+                Err(err) => {
+                    refused += 1;
+                    Metrics::bump(&self.metrics.events_refused, 1);
+                    self.error(&format!(
+                        "{origin}: event {id} refused, it cannot be read: {} at byte {} of its envelope",
+                        err.reason(),
+                        err.offset()
+                    ));
+                }
+            }
+        }
+        while !readable.is_empty() {
+            let rest = readable.split_off(readable.len().min(EVENTS_PER_SUBMISSION));
             let (done, answer) = oneshot::channel();
             let submission = Submission {
                 event_bus_name: self.event_bus_name.clone(),
-                events: chunk
-                    .iter()
-                    .map(|event| BusEvent {
-                        id: event.id.clone(),
-                        envelope: event.envelope.clone(),
-                        ingestion_time: ingestion_time.to_owned(),
-                    })
-                    .collect(),
+                events: std::mem::replace(&mut readable, rest),
                 done,
             };
             self.submissions
@@ -62,7 +81,7 @@ impl SourceContext {
                 .await
                 .map_err(|_| "the service is stopping".to_owned())??;
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// Waits `period`, or less when the service stops; true when it is stopping.

@@ -204,7 +204,7 @@ async fn handle(
             })
             .max();
         let count = read.events.len();
-        context.submit(read.events, &now_rfc3339()).await?;
+        context.submit(read.events, &now_rfc3339(), &name).await?;
         context.metrics.source(&context.name, |status| {
             status.events += count as u64;
             if let Some(lag) = newest.as_deref().and_then(lag_seconds) {

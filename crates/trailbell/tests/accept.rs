@@ -1,0 +1,227 @@
+//! Accepted means delivered (issue 13, decision 0016): every event is either refused at the door,
+//! named and counted, or fully processed. Driven through the real binary: PutEvents, the watched
+//! directory and `trailbell scan` on the same file.
+
+mod common;
+#[path = "common/recorder.rs"]
+mod recorder;
+#[path = "common/service.rs"]
+mod service;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+
+use recorder::{Recorder, Reply};
+use serde_json::{Value, json};
+use service::{ServiceProcess, put_events};
+
+const DOOR_RULE: &str = r#"
+[[rules]]
+Name = "door"
+EventPattern = '{"source": ["test.door"]}'
+Targets = [{ Id = "whole", Arn = "hook" }]
+"#;
+
+fn config(url: &str, rest: &str) -> String {
+    format!(
+        r#"
+[api]
+authentication = "disabled"
+
+[destinations.hook]
+type = "webhook"
+endpoint = "{url}"
+timeout = "2s"
+
+{rest}
+"#
+    )
+}
+
+/// `depth` arrays around a number.
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// The values that one of the two readings of an event refuses, by name: each is put where a
+/// rule does not look, so matching alone would accept the event.
+fn unreadable_values() -> Vec<(&'static str, String)> {
+    vec![
+        ("a number beyond f64", "1e400".to_owned()),
+        ("nesting of 128 levels", nested(130)),
+        ("nesting past the engine's limit", nested(600)),
+        ("a lone surrogate", r#""x\ud800y""#.to_owned()),
+    ]
+}
+
+async fn metric(service: &ServiceProcess, name: &str) -> u64 {
+    let text = reqwest::get(service.url("/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn put_events_refuses_each_entry_it_cannot_read_and_alerts_on_the_rest() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start(
+        Some(&config(&hook.url("/"), DOOR_RULE)),
+        &dir.path().join("data"),
+    );
+    let entry =
+        |detail: String| json!({"Source": "test.door", "DetailType": "t", "Detail": detail});
+    let mut entries = vec![entry(r#"{"n": 1}"#.to_owned())];
+    let cases = unreadable_values();
+    for (_, value) in &cases {
+        entries.push(entry(format!(r#"{{"ok": true, "extra": {value}}}"#)));
+    }
+    let answer = put_events(&service.address, Value::from(entries)).await;
+    assert_eq!(answer["FailedEntryCount"], cases.len(), "{answer}");
+    assert!(answer["Entries"][0]["EventId"].is_string(), "{answer}");
+    for (index, (case, _)) in cases.iter().enumerate() {
+        let result = &answer["Entries"][index + 1];
+        assert_eq!(result["ErrorCode"], "MalformedDetail", "{case}: {result}");
+        assert!(result.get("EventId").is_none(), "{case}: {result}");
+        let message = result["ErrorMessage"].as_str().expect("a message");
+        assert!(message.starts_with("Detail is malformed: "), "{message}");
+    }
+    let number = answer["Entries"][1]["ErrorMessage"].as_str().expect("text");
+    assert_eq!(
+        number,
+        "Detail is malformed: number out of range at byte 26 of Detail."
+    );
+    assert_eq!(
+        metric(&service, "trailbell_events_refused_total").await,
+        cases.len() as u64
+    );
+    assert_eq!(metric(&service, "trailbell_events_in_total").await, 1);
+    let first = hook.wait_for(1).await;
+    assert_eq!(first[0].json()["detail"], json!({"n": 1}));
+    // A later event is delivered after it: nothing of the refused ones is in between.
+    let answer = put_events(&service.address, json!([entry(r#"{"n": 2}"#.to_owned())])).await;
+    assert_eq!(answer["FailedEntryCount"], 0);
+    let all = hook.wait_for(2).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].json()["detail"], json!({"n": 2}));
+    for _ in &cases {
+        service.stderr_line_with("A PutEvents entry was refused");
+    }
+    assert_eq!(service.terminate(), 0);
+}
+
+/// A CloudTrail file of root sign-ins, one readable and one per unreadable value (each with an
+/// `eventID` of its own).
+fn sign_in_file() -> (String, Vec<String>) {
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::workspace_root().join("rules/events/console-login-root-no-mfa.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let mut records = Vec::new();
+    let mut ids = Vec::new();
+    let mut record = |id: String, extra: Option<&str>| {
+        let mut detail = fixture["detail"].clone();
+        detail["eventID"] = Value::from(id.clone());
+        let text = detail.to_string();
+        records.push(match extra {
+            Some(extra) => format!(r#"{{"extra": {extra}, {}"#, &text[1..]),
+            None => text,
+        });
+        ids.push(id);
+    };
+    record("readable-1".to_owned(), None);
+    for (index, (_, value)) in unreadable_values().iter().enumerate() {
+        record(format!("unreadable-{index}"), Some(value));
+    }
+    (format!(r#"{{"Records": [{}]}}"#, records.join(",")), ids)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_gives_the_same_alerts_to_scan_and_to_a_watched_directory() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (file, _) = sign_in_file();
+    let scan_file = dir.path().join("scan.json");
+    std::fs::write(&scan_file, &file).expect("write");
+    let scanned = common::run(&[
+        "scan",
+        "--format",
+        "json",
+        scan_file.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(common::code(&scanned), 1, "{}", common::stderr(&scanned));
+    let report: Value = serde_json::from_str(common::stdout(&scanned)).expect("JSON");
+    let scan_alerts: BTreeSet<(String, String)> = report["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|alert| {
+            (
+                alert["rule"].as_str().expect("rule").to_owned(),
+                alert["event_id"].as_str().expect("id").to_owned(),
+            )
+        })
+        .collect();
+    assert!(!scan_alerts.is_empty());
+    assert!(
+        scan_alerts.iter().all(|(_, id)| id == "readable-1"),
+        "{scan_alerts:?}"
+    );
+    let problems = common::stderr(&scanned);
+    assert_eq!(
+        report["stats"]["skipped_records"],
+        unreadable_values().len(),
+        "{problems}"
+    );
+    // The first problems of a file are listed, each with where the value is.
+    assert!(
+        problems.contains("trailbell run refuses it: number out of range at byte "),
+        "{problems}"
+    );
+
+    let hook = Recorder::always(Reply::ok());
+    let watched = dir.path().join("trail");
+    std::fs::create_dir_all(&watched).expect("mkdir");
+    let rest = format!(
+        "[[rule_packs]]\npath = \"builtin\"\nTargets = [{{ Id = \"hook\", Arn = \"hook\", InputTransformer = {{ InputPathsMap = {{ id = \"$.detail.eventID\" }}, InputTemplate = '{{\"rule\": \"<aws.events.rule-name>\", \"id\": \"<id>\"}}' }} }}]\n\n[[sources]]\ntype = \"directory\"\npath = \"{}\"\ninterval = \"1s\"\n",
+        watched.display()
+    );
+    let service = ServiceProcess::start(
+        Some(&config(&hook.url("/"), &rest)),
+        &dir.path().join("data"),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(file.as_bytes()).expect("gzip");
+    let part = watched.join("file.part");
+    std::fs::write(&part, gz.finish().expect("gzip")).expect("write");
+    let name = "111122223333_CloudTrail_us-east-1_20261127T0800Z_x.json.gz";
+    std::fs::rename(&part, watched.join(name)).expect("rename");
+    for _ in unreadable_values() {
+        let line = service.stderr_line_with("refused, it cannot be read: ");
+        assert!(line.contains(name), "the file is named: {line}");
+    }
+    let requests = hook.wait_for(scan_alerts.len()).await;
+    let run_alerts: BTreeSet<(String, String)> = requests
+        .iter()
+        .map(|request| {
+            let body = request.json();
+            let text = |name: &str| body[name].as_str().expect("text").to_owned();
+            (text("rule"), text("id"))
+        })
+        .collect();
+    assert_eq!(run_alerts, scan_alerts);
+    assert_eq!(
+        metric(&service, "trailbell_events_refused_total").await,
+        unreadable_values().len() as u64
+    );
+    assert_eq!(hook.requests().len(), scan_alerts.len());
+    assert_eq!(service.terminate(), 0);
+}
