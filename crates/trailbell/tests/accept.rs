@@ -225,3 +225,191 @@ async fn a_file_gives_the_same_alerts_to_scan_and_to_a_watched_directory() {
     assert_eq!(hook.requests().len(), scan_alerts.len());
     assert_eq!(service.terminate(), 0);
 }
+
+/// Polls `/metrics` until `name` (with its labels) reads `want` (30 s at most).
+async fn wait_for_metric(service: &ServiceProcess, name: &str, want: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let text = reqwest::get(service.url("/metrics"))
+            .await
+            .expect("/metrics answers")
+            .text()
+            .await
+            .expect("text");
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if value == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} is not {want}: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_input_path_that_selects_nothing_makes_a_dead_letter_that_is_counted_and_listed() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rule = r#"
+[[rules]]
+Name = "door"
+EventPattern = '{"source": ["test.door"]}'
+Targets = [
+  { Id = "whole", Arn = "hook" },
+  { Id = "path", Arn = "hook", InputPath = "$.detail.user" },
+]
+"#;
+    let data = dir.path().join("data");
+    let service = ServiceProcess::start(Some(&config(&hook.url("/"), rule)), &data);
+    let entry = |detail: &str| json!({"Source": "test.door", "DetailType": "t", "Detail": detail});
+    let answer = put_events(&service.address, json!([entry(r#"{"n": 1}"#)])).await;
+    assert_eq!(answer["FailedEntryCount"], 0);
+    let event_id = answer["Entries"][0]["EventId"].as_str().expect("an id");
+    hook.wait_for(1).await;
+    wait_for_metric(&service, "trailbell_dead_lettered{destination=\"hook\"}", 1).await;
+    let listed = common::run(&[
+        "outbox",
+        "list",
+        "--state",
+        "dead",
+        "--format",
+        "json",
+        "--data-dir",
+        data.to_str().expect("UTF-8"),
+    ]);
+    let rows: Value = serde_json::from_str(common::stdout(&listed)).expect("JSON");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["target_id"], "path");
+    assert_eq!(rows[0]["event_id"], event_id);
+    assert_eq!(rows[0]["attempts"], 1, "no retries: {rows:?}");
+    let error = rows[0]["last_error"].as_str().expect("an error");
+    assert_eq!(
+        error,
+        r#"INVALID_PARAMETER: InputPath "$.detail.user" selects nothing in the event"#
+    );
+    // Where the path selects something, both targets get their alert.
+    let answer = put_events(&service.address, json!([entry(r#"{"user": "alice"}"#)])).await;
+    assert_eq!(answer["FailedEntryCount"], 0);
+    let requests = hook.wait_for(3).await;
+    assert!(
+        requests.iter().any(|r| r.body == r#""alice""#),
+        "{requests:?}"
+    );
+    assert_eq!(hook.requests().len(), 3, "the dead letter was never sent");
+    assert_eq!(service.terminate(), 0);
+}
+
+/// One EventBridge API call with a plain HTTP request (authentication is off): status and body.
+async fn api_call(service: &ServiceProcess, action: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(service.url("/"))
+        .header("X-Amz-Target", format!("AWSEvents.{action}"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn put_targets_refuses_an_arn_that_names_no_destination() {
+    let hook = Recorder::always(Reply::ok());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service =
+        ServiceProcess::start(Some(&config(&hook.url("/"), "")), &dir.path().join("data"));
+    let (status, _) = api_call(
+        &service,
+        "PutRule",
+        json!({"Name": "r", "EventPattern": r#"{"source": ["test.door"]}"#}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for arn in [
+        "nowhere",
+        "arn:aws:sqs:us-east-1",
+        "arn:aws:lambda:us-east-1:111122223333:function:f",
+    ] {
+        let (status, body) = api_call(
+            &service,
+            "PutTargets",
+            json!({"Rule": "r", "Targets": [{"Id": "t", "Arn": arn}]}),
+        )
+        .await;
+        assert_eq!(status, 400, "{arn}: {body}");
+        assert_eq!(body["__type"], "ValidationException", "{body}");
+        let message = body["message"]
+            .as_str()
+            .or(body["Message"].as_str())
+            .expect("a message");
+        assert!(
+            message.starts_with(&format!("Parameter {arn} is not valid.")),
+            "{message}"
+        );
+    }
+    let (_, listed) = api_call(&service, "ListTargetsByRule", json!({"Rule": "r"})).await;
+    assert_eq!(listed["Targets"], json!([]), "nothing was stored");
+    let (status, body) = api_call(
+        &service,
+        "PutTargets",
+        json!({"Rule": "r", "Targets": [{"Id": "t", "Arn": "hook"}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["FailedEntryCount"]),
+        (200, &json!(0)),
+        "{body}"
+    );
+    assert_eq!(service.terminate(), 0);
+}
+
+#[test]
+fn validate_and_run_refuse_a_target_arn_that_names_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("trailbell.toml");
+    let rule = r#"
+[[rules]]
+Name = "door"
+EventPattern = '{"source": ["test.door"]}'
+Targets = [{ Id = "q", Arn = "arn:aws:sqs:us-east-1" }]
+"#;
+    std::fs::write(&file, config("http://127.0.0.1:9/", rule)).expect("write");
+    let path = file.to_str().expect("UTF-8");
+    let validated = common::run(&["validate", path]);
+    assert_eq!(
+        common::code(&validated),
+        1,
+        "{}",
+        common::stderr(&validated)
+    );
+    let problems = common::stderr(&validated);
+    assert!(
+        problems.contains("rules[0].Targets[0].Arn")
+            && problems
+                .contains("neither a destination of this file nor an SNS topic or SQS queue ARN"),
+        "{problems}"
+    );
+    let data = dir.path().join("data");
+    let run = common::run(&[
+        "run",
+        "--config",
+        path,
+        "--data-dir",
+        data.to_str().expect("UTF-8"),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(common::code(&run), 2);
+    assert!(
+        common::stderr(&run).contains("rules[0].Targets[0].Arn"),
+        "{}",
+        common::stderr(&run)
+    );
+}

@@ -61,6 +61,9 @@ pub struct ApiState {
     pub limits: ApiLimits,
     /// The service's counters (PutEvents counts the entries it refuses as unreadable).
     pub metrics: Arc<Metrics>,
+    /// Where targets can point: PutTargets refuses an `Arn` that names none of them. `None`
+    /// (the API without a service) takes any `Arn`.
+    pub destinations: Option<crate::service::bus::Destinations>,
 }
 
 impl ApiState {
@@ -74,6 +77,7 @@ impl ApiState {
             auth,
             limits: ApiLimits::default(),
             metrics: Arc::default(),
+            destinations: None,
         }
     }
 }

@@ -124,8 +124,7 @@ pub fn parse(
         targets.retain(|target| !dropped.contains(&target.arn));
         for (index, target) in targets.iter().enumerate() {
             if !known.contains(target.arn.as_str())
-                && !target.arn.starts_with("arn:aws:sns:")
-                && !target.arn.starts_with("arn:aws:sqs:")
+                && !crate::targets::is_topic_or_queue_arn(&target.arn)
             {
                 reader.problem(
                     &format!("{path}.Targets[{index}].Arn"),

@@ -108,6 +108,12 @@ pub struct MessageAttributes {
     pub thread_parent_key: Option<String>,
     /// Webhooks: the `Content-Type` (default `application/json`).
     pub content_type: Option<String>,
+    /// Why this alert cannot be sent to its target (its `InputPath` selects nothing in the event):
+    /// the row carries the event and becomes a dead letter at its first turn, sent to the target's
+    /// dead-letter queue if it has one, as EventBridge does with an invocation it cannot make
+    /// (decision 0017).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undeliverable: Option<String>,
 }
 
 /// A problem with the outbox's store or its input.

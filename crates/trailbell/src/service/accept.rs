@@ -177,21 +177,17 @@ fn accept_event(
             Verdict::Alert { occurrences } => {
                 context.occurrences = occurrences;
                 for target in &runtime.targets {
-                    match alert_payload(target, value, &event.envelope, &context) {
-                        Ok(payload) => messages.push(alert_message(
-                            target,
-                            &rule.name,
-                            &runtime.arn,
-                            &event.id,
-                            &key_id,
-                            payload,
-                            now_ms,
-                        )),
-                        Err(err) => tracing::warn!(
-                            rule = %rule.name, target = %target.id,
-                            "the target's input could not be rendered; nothing sent to it: {err}"
-                        ),
-                    }
+                    let rendered = alert_payload(target, value, &event.envelope, &context);
+                    messages.push(alert_message(
+                        target,
+                        &rule.name,
+                        &runtime.arn,
+                        &event.id,
+                        &key_id,
+                        rendered,
+                        &event.envelope,
+                        now_ms,
+                    ));
                 }
             }
             Verdict::Repeat { first_event_id, .. } => {
@@ -228,7 +224,9 @@ fn accept_event(
 }
 
 /// The outbox row of one alert for one target; `key_id` names the alert in its idempotency key
-/// (the event's id, or a replay's or a summary's name for it).
+/// (the event's id, or a replay's or a summary's name for it). When the target's input could
+/// not be rendered (an `InputPath` that selects nothing), the row holds the event and says why
+/// it cannot be sent: it becomes a dead letter, counted and listed, never dropped (decision 0017).
 #[allow(clippy::too_many_arguments)]
 fn alert_message(
     target: &super::bus::TargetRuntime,
@@ -236,9 +234,20 @@ fn alert_message(
     rule_arn: &str,
     event_id: &str,
     key_id: &str,
-    payload: String,
+    rendered: Result<String, crate::transform::TransformError>,
+    envelope: &str,
     now_ms: i64,
 ) -> NewMessage {
+    let (payload, undeliverable) = match rendered {
+        Ok(payload) => (payload, None),
+        Err(err) => {
+            tracing::warn!(
+                rule = %rule_name, target = %target.id, event = %event_id,
+                "The target's input cannot be made from the event; the alert is a dead letter: {err}"
+            );
+            (envelope.to_owned(), Some(err.to_string()))
+        }
+    };
     NewMessage {
         destination: target.destination.clone(),
         rule_name: rule_name.to_owned(),
@@ -248,6 +257,7 @@ fn alert_message(
         payload,
         attributes: MessageAttributes {
             message_group_id: target.message_group_id.clone(),
+            undeliverable,
             ..MessageAttributes::default()
         },
         retry_policy: target.retry_policy,
@@ -290,21 +300,17 @@ fn summary_messages(
                 if target.kind == (PayloadKind::SlackCard { threads: true }) {
                     continue;
                 }
-                match alert_payload(target, &value, &summary.last_envelope, &context) {
-                    Ok(payload) => messages.push(alert_message(
-                        target,
-                        &rule.name,
-                        &runtime.arn,
-                        value.get("id").and_then(Value::as_str).unwrap_or_default(),
-                        &summary_id,
-                        payload,
-                        now_ms,
-                    )),
-                    Err(err) => tracing::warn!(
-                        rule = %rule.name, target = %target.id,
-                        "a dedup summary could not be rendered: {err}"
-                    ),
-                }
+                let rendered = alert_payload(target, &value, &summary.last_envelope, &context);
+                messages.push(alert_message(
+                    target,
+                    &rule.name,
+                    &runtime.arn,
+                    value.get("id").and_then(Value::as_str).unwrap_or_default(),
+                    &summary_id,
+                    rendered,
+                    &summary.last_envelope,
+                    now_ms,
+                ));
             }
         }
     }

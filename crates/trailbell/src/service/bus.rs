@@ -104,6 +104,9 @@ impl Destinations {
             return self.configured.get(name).cloned();
         }
         let timeout = std::time::Duration::from_secs(10);
+        if !crate::targets::is_topic_or_queue_arn(arn) {
+            return None;
+        }
         if arn.starts_with("arn:aws:sns:") {
             return Some(Destination {
                 name: arn.to_owned(),

@@ -202,6 +202,7 @@ impl Service {
         state.account = config.service.account.clone();
         state.region = config.service.region.clone();
         state.metrics = Arc::clone(&metrics);
+        state.destinations = Some(destinations.clone());
         let extra = operations_router(Arc::clone(&metrics), store_path.clone());
         let mut api_shutdown = shutdown_rx.clone();
         let api = tokio::spawn(crate::api::serve_with(listener, state, extra, async move {

@@ -187,6 +187,13 @@ impl TargetClient {
 
     /// Sends `message` once. `Ok` only when the target confirmed it.
     pub async fn deliver(&self, message: &Outgoing) -> Result<Delivered, DeliveryError> {
+        if let Some(reason) = &message.attributes.undeliverable {
+            // Nothing to send: a dead letter without retries (decision 0017).
+            return Err(DeliveryError::permanent(
+                "INVALID_PARAMETER",
+                reason.clone(),
+            ));
+        }
         match self {
             TargetClient::Webhook(client) => client.deliver(message).await,
             TargetClient::Slack(client) => client.deliver(message).await,

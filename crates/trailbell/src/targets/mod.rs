@@ -197,3 +197,22 @@ impl Default for RetryPolicy {
         }
     }
 }
+
+/// Whether `arn` names an SNS topic or an SQS queue whole (`arn:aws:sns:<region>:<account>:<name>`,
+/// likewise `sqs`, no part empty): a target trailbell can send to without a configured destination.
+///
+/// ```
+/// use trailbell::targets::is_topic_or_queue_arn;
+///
+/// assert!(is_topic_or_queue_arn("arn:aws:sqs:us-east-1:111122223333:alerts"));
+/// assert!(!is_topic_or_queue_arn("arn:aws:sqs:us-east-1"));
+/// assert!(!is_topic_or_queue_arn("arn:aws:lambda:us-east-1:111122223333:function:f"));
+/// ```
+pub fn is_topic_or_queue_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", "aws", "sns" | "sqs", region, account, name]
+            if !region.is_empty() && !account.is_empty() && !name.is_empty()
+    )
+}

@@ -69,6 +69,16 @@ pub(super) async fn put_targets(
     let mut failed = Vec::new();
     for (index, target) in request.targets.into_iter().enumerate() {
         check_fields(&target, index + 1)?;
+        // As EventBridge refuses an ARN that names no resource: an alert for it could only be
+        // dropped (decision 0017).
+        if let Some(destinations) = &state.destinations
+            && destinations.resolve(&target.arn).is_none()
+        {
+            return Err(AwsError::validation(format!(
+                "Parameter {} is not valid. Reason: it names neither a configured destination nor an SNS topic or SQS queue.",
+                target.arn
+            )));
+        }
         let id = target.id.clone();
         match stored_target(target) {
             Ok(stored) => accepted.push(stored),
