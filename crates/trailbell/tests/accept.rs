@@ -413,3 +413,143 @@ Targets = [{ Id = "q", Arn = "arn:aws:sqs:us-east-1" }]
         common::stderr(&run)
     );
 }
+
+/// `/health`: its status and body.
+async fn health(service: &ServiceProcess) -> (u16, String) {
+    let response = reqwest::get(service.url("/health"))
+        .await
+        .expect("/health answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("a body"))
+}
+
+/// Polls `/health` until it answers `status` (30 s at most); returns the body.
+async fn wait_for_health(service: &ServiceProcess, status: u16) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (now, body) = health(service).await;
+        if now == status {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/health is not {status}: {now} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_answers_503_naming_a_failing_source_until_it_recovers() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let watched = dir.path().join("not-yet");
+    let rest = format!(
+        "[[sources]]\ntype = \"directory\"\npath = \"{}\"\ninterval = \"1s\"\n",
+        watched.display()
+    );
+    let service = ServiceProcess::start(
+        Some(&config("http://127.0.0.1:9/", &rest)),
+        &dir.path().join("data"),
+    );
+    let body = wait_for_health(&service, 503).await;
+    assert!(
+        body.contains(&format!(
+            "source directory:{} is failing: ",
+            watched.display()
+        )) && body.contains("cannot list"),
+        "{body}"
+    );
+    std::fs::create_dir_all(&watched).expect("mkdir");
+    assert_eq!(wait_for_health(&service, 200).await, "ok\n");
+    assert_eq!(service.terminate(), 0);
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None` when this machine does not let the test mount one (not root, no mount).
+    fn mount(at: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then(|| Tmpfs(at.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_makes_health_503_and_put_events_accepts_nothing_it_cannot_store() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let Some(disk) = Tmpfs::mount(&dir.path().join("disk"), "4m") else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root and mount); the full disk is not tested"
+        );
+        return;
+    };
+    let hook = Recorder::always(Reply::ok());
+    let service = ServiceProcess::start(
+        Some(&config(&hook.url("/"), DOOR_RULE)),
+        &disk.0.join("data"),
+    );
+    assert_eq!(wait_for_health(&service, 200).await, "ok\n");
+    // Fill the disk.
+    let filler_path = disk.0.join("filler");
+    {
+        use std::io::Write as _;
+        let mut filler = std::fs::File::create(&filler_path).expect("the filler");
+        let block = vec![0u8; 64 * 1024];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+    // Events with big alerts, until the store cannot take them.
+    let padding = "x".repeat(100 * 1024);
+    let entry = json!({"Source": "test.door", "DetailType": "t", "Detail": json!({"pad": padding}).to_string()});
+    let mut accepted = 0;
+    let mut refused = None;
+    for _ in 0..40 {
+        let answer = put_events(&service.address, json!([entry, entry])).await;
+        let failed = answer["FailedEntryCount"].as_u64().expect("a count");
+        accepted += 2 - failed;
+        if failed > 0 {
+            refused = Some(answer);
+            break;
+        }
+    }
+    let refused = refused.expect("a full disk refuses events");
+    for result in refused["Entries"].as_array().expect("entries") {
+        if result.get("EventId").is_none() {
+            assert_eq!(result["ErrorCode"], "InternalFailure", "{refused}");
+        }
+    }
+    let (status, body) = health(&service).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("cannot write") && body.contains("full"),
+        "{body}"
+    );
+    // Room again: the next events are stored, and /health recovers.
+    std::fs::remove_file(&filler_path).expect("the filler goes");
+    let answer = put_events(&service.address, json!([entry])).await;
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    accepted += 1;
+    assert_eq!(wait_for_health(&service, 200).await, "ok\n");
+    // Every event that got an EventId is delivered.
+    let delivered = hook
+        .wait_for(usize::try_from(accepted).expect("small"))
+        .await;
+    assert_eq!(delivered.len() as u64, accepted);
+    assert_eq!(service.terminate(), 0);
+}

@@ -66,6 +66,8 @@ impl Acceptor {
             Metrics::bump(&metrics.enqueued, written as u64);
             Ok(written)
         })();
+        self.metrics
+            .store_written(result.as_ref().err().map(ToString::to_string));
         for submission in batch {
             let _ = submission.done.send(result.clone().map(|_| ()));
         }

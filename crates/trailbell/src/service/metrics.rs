@@ -22,6 +22,9 @@ pub struct Metrics {
     pub enqueued: AtomicU64,
     /// Per source: (lag in seconds, errors).
     sources: Mutex<BTreeMap<String, SourceStatus>>,
+    /// Why the acceptor's last write failed; cleared by its next commit. `/health` answers 503
+    /// while it is set.
+    store_error: Mutex<Option<String>>,
 }
 
 /// How one source is doing.
@@ -33,6 +36,9 @@ pub struct SourceStatus {
     pub errors: u64,
     /// Events it handed to the service.
     pub events: u64,
+    /// Why its last look failed as a whole (a directory it cannot list, a queue it cannot read);
+    /// `None` once a look succeeds. `/health` answers 503 while it is set.
+    pub failing: Option<String>,
 }
 
 /// Delivery counts from the outbox, read when `/metrics` is asked.
@@ -66,6 +72,18 @@ impl Metrics {
         if let Ok(mut sources) = self.sources.lock() {
             update(sources.entry(name.to_owned()).or_default());
         }
+    }
+
+    /// Records the outcome of a write of the acceptor: `Some` why it failed, `None` it committed.
+    pub fn store_written(&self, error: Option<String>) {
+        if let Ok(mut current) = self.store_error.lock() {
+            *current = error;
+        }
+    }
+
+    /// Why the store could not write the last time, if its last write failed.
+    pub fn store_error(&self) -> Option<String> {
+        self.store_error.lock().ok().and_then(|e| e.clone())
     }
 
     /// The sources' status, by name.

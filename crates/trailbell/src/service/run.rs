@@ -603,25 +603,23 @@ async fn sleep_or_forever(wait: Option<Duration>) {
 fn operations_router(metrics: Arc<Metrics>, store_path: PathBuf) -> axum::Router {
     use axum::routing::get;
     let for_metrics = store_path.clone();
+    let health_metrics = Arc::clone(&metrics);
     axum::Router::new()
         .route(
             "/health",
             get(move || {
-                let store_path = store_path.clone();
+                let (store_path, metrics) = (store_path.clone(), Arc::clone(&health_metrics));
                 async move {
-                    let ok = tokio::task::spawn_blocking(move || {
-                        crate::store::open(&store_path)
-                            .is_ok_and(|c| c.query_row("SELECT 1", [], |_| Ok(())).is_ok())
-                    })
-                    .await
-                    .unwrap_or(false);
-                    if ok {
-                        (axum::http::StatusCode::OK, "ok\n")
+                    let problems =
+                        tokio::task::spawn_blocking(move || health_problems(&store_path, &metrics))
+                            .await
+                            .unwrap_or_else(|err| vec![format!("the health check failed: {err}")]);
+                    if problems.is_empty() {
+                        (axum::http::StatusCode::OK, "ok\n".to_owned())
                     } else {
-                        (
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                            "store unavailable\n",
-                        )
+                        let mut body = problems.join("\n");
+                        body.push('\n');
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, body)
                     }
                 }
             }),
@@ -644,6 +642,39 @@ fn operations_router(metrics: Arc<Metrics>, store_path: PathBuf) -> axum::Router
                 }
             }),
         )
+}
+
+/// Why the service is not healthy, one line each (decision 0018): the store cannot be opened or
+/// its write lock taken within a second, the acceptor's last write failed (until one commits), or
+/// a source's last look failed.
+fn health_problems(store_path: &Path, metrics: &Metrics) -> Vec<String> {
+    let mut problems = Vec::new();
+    let store = crate::store::open(store_path)
+        .map_err(|err| err.to_string())
+        .and_then(|connection| {
+            connection
+                .busy_timeout(Duration::from_secs(1))
+                .and_then(|()| connection.execute_batch("BEGIN IMMEDIATE; ROLLBACK;"))
+                .map_err(|err| err.to_string())
+        });
+    if let Err(err) = store {
+        problems.push(format!(
+            "store {} cannot write: {err}",
+            store_path.display()
+        ));
+    }
+    if let Some(err) = metrics.store_error() {
+        problems.push(format!(
+            "store {} cannot write: the last write failed: {err}",
+            store_path.display()
+        ));
+    }
+    for (name, status) in metrics.sources() {
+        if let Some(reason) = status.failing {
+            problems.push(format!("source {name} is failing: {reason}"));
+        }
+    }
+    problems
 }
 
 fn delivery_counts(store_path: &Path) -> DeliveryCounts {

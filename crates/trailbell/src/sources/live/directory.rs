@@ -33,9 +33,7 @@ CREATE TABLE IF NOT EXISTS source_files (
 pub async fn watch(mut context: SourceContext, dir: PathBuf, interval: Duration, store: PathBuf) {
     tracing::info!(source = %context.name, dir = %dir.display(), "watching for CloudTrail files");
     loop {
-        if let Err(err) = look(&context, &dir, &store).await {
-            context.error(&err);
-        }
+        context.looked(look(&context, &dir, &store).await);
         if context.pause(interval).await {
             return;
         }

@@ -470,11 +470,14 @@ async fn poll_region(
     // The metric exists from the start, errors or not.
     context.metrics.source(&context.name, |_| {});
     loop {
-        if let Err(err) = poll_once(&mut context, &mut pages, &source, &region, &store).await {
-            if err == PollError::Stopped || *context.shutdown.borrow() {
-                return;
+        match poll_once(&mut context, &mut pages, &source, &region, &store).await {
+            Ok(()) => context.looked(Ok(())),
+            Err(err) => {
+                if err == PollError::Stopped || *context.shutdown.borrow() {
+                    return;
+                }
+                context.looked(Err(err.to_string()));
             }
-            context.error(&err.to_string());
         }
         if context.pause(interval).await {
             return;

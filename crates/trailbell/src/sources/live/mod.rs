@@ -95,6 +95,17 @@ impl SourceContext {
         }
     }
 
+    /// Records how a whole look went: `Err` with why it failed (the source is failing, and
+    /// `/health` says so, until a look succeeds).
+    pub fn looked(&self, result: Result<(), String>) {
+        let failing = result.err();
+        if let Some(reason) = &failing {
+            self.error(reason);
+        }
+        self.metrics
+            .source(&self.name, |status| status.failing = failing);
+    }
+
     /// Records an error of this source.
     pub fn error(&self, message: &str) {
         tracing::warn!(source = %self.name, "{message}");

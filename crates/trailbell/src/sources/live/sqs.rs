@@ -107,12 +107,15 @@ pub async fn watch(mut context: SourceContext, queue_url: String, endpoint_url: 
             _ = context.shutdown.changed() => return,
         };
         let messages = match received {
-            Ok(output) => output.messages.unwrap_or_default(),
+            Ok(output) => {
+                context.looked(Ok(()));
+                output.messages.unwrap_or_default()
+            }
             Err(err) => {
-                context.error(&format!(
+                context.looked(Err(format!(
                     "receiving from the queue failed: {}",
                     aws_sdk_sqs::error::DisplayErrorContext(&err)
-                ));
+                )));
                 if context.pause(std::time::Duration::from_secs(5)).await {
                     return;
                 }
