@@ -553,3 +553,91 @@ async fn a_full_disk_makes_health_503_and_put_events_accepts_nothing_it_cannot_s
     assert_eq!(delivered.len() as u64, accepted);
     assert_eq!(service.terminate(), 0);
 }
+
+/// `trailbell run` with `args`, which must exit within 60 s: its exit code and standard error.
+fn run_expecting_exit(args: &[&str]) -> (i32, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args(args)
+        .current_dir(common::workspace_root())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("trailbell starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("trailbell {args:?} did not exit");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    (status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn a_second_run_on_the_same_data_directory_refuses_to_start_naming_the_first() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    let first = ServiceProcess::start(Some(&config("http://127.0.0.1:9/", "")), &data);
+    let data_arg = data.to_str().expect("UTF-8");
+    let (code, stderr) =
+        run_expecting_exit(&["run", "--data-dir", data_arg, "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the data directory {data_arg} is in use by another trailbell (pid {}",
+            first.child.id()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(first.terminate(), 0);
+    // Once the first has stopped, the directory is free.
+    let second = ServiceProcess::start(Some(&config("http://127.0.0.1:9/", "")), &data);
+    assert_eq!(second.terminate(), 0);
+}
+
+#[test]
+fn a_damaged_store_is_refused_at_start_naming_the_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    // A real store, with rules in it, then its pages after the first overwritten.
+    let service = ServiceProcess::start(None, &data);
+    assert_eq!(service.terminate(), 0);
+    let store = data.join("trailbell.db");
+    let mut bytes = std::fs::read(&store).expect("the store");
+    assert!(bytes.len() > 3 * 4096, "a store of several pages");
+    for byte in &mut bytes[4096..] {
+        *byte = 0xA5;
+    }
+    std::fs::write(&store, bytes).expect("damage");
+    let data_arg = data.to_str().expect("UTF-8");
+    let (code, stderr) =
+        run_expecting_exit(&["run", "--data-dir", data_arg, "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("the store {} is damaged (", store.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("move it aside"), "{stderr}");
+    // A file that is no database at all.
+    std::fs::write(&store, vec![b'x'; 8192]).expect("write");
+    let (code, stderr) =
+        run_expecting_exit(&["run", "--data-dir", data_arg, "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("is damaged (file is not a database)"),
+        "{stderr}"
+    );
+}

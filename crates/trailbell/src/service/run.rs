@@ -86,6 +86,9 @@ pub enum ServiceError {
     /// The API refused to start.
     #[error(transparent)]
     Serve(#[from] crate::api::ServeError),
+    /// The data directory is in use, or its store is damaged.
+    #[error(transparent)]
+    Guard(#[from] crate::store::guard::GuardError),
     /// A task failed.
     #[error("{0}")]
     Task(String),
@@ -109,6 +112,8 @@ pub struct Service {
     background: Vec<JoinHandle<()>>,
     checkpointer: Checkpointer,
     rules: usize,
+    /// Held until the service is dropped: no other process uses the data directory meanwhile.
+    _lock: crate::store::guard::DataDirLock,
 }
 
 impl std::fmt::Debug for Service {
@@ -131,7 +136,10 @@ impl Service {
             path: data_dir.display().to_string(),
             source,
         })?;
+        // Before anything reads or writes the store: one service per directory, a sound store.
+        let lock = crate::store::guard::lock_data_dir(&data_dir)?;
         let store_path = data_dir.join(crate::store::FILE_NAME);
+        crate::store::guard::check_store(&store_path)?;
         // Before the acceptor's and deliverer's connections, which leave checkpoints to it.
         let checkpointer = Checkpointer::start(&store_path, CHECKPOINT_INTERVAL)?;
         let registry =
@@ -271,6 +279,7 @@ impl Service {
             background,
             checkpointer,
             rules,
+            _lock: lock,
         })
     }
 

@@ -3,6 +3,7 @@
 //! `SCHEMA`; [`open`] applies every schema, so any connection sees the whole store.
 
 mod checkpoint;
+pub mod guard;
 
 pub use checkpoint::{CheckpointProgress, Checkpointer, checkpoint};
 
