@@ -13,7 +13,7 @@ use std::io::Write as _;
 
 use recorder::{Recorder, Reply};
 use serde_json::{Value, json};
-use service::{ServiceProcess, put_events};
+use service::{ServiceProcess, put_events, webhook_config};
 
 const DOOR_RULE: &str = r#"
 [[rules]]
@@ -21,22 +21,6 @@ Name = "door"
 EventPattern = '{"source": ["test.door"]}'
 Targets = [{ Id = "whole", Arn = "hook" }]
 "#;
-
-fn config(url: &str, rest: &str) -> String {
-    format!(
-        r#"
-[api]
-authentication = "disabled"
-
-[destinations.hook]
-type = "webhook"
-endpoint = "{url}"
-timeout = "2s"
-
-{rest}
-"#
-    )
-}
 
 /// `depth` arrays around a number.
 fn nested(depth: usize) -> String {
@@ -72,7 +56,7 @@ async fn put_events_refuses_each_entry_it_cannot_read_and_alerts_on_the_rest() {
     let hook = Recorder::always(Reply::ok());
     let dir = tempfile::tempdir().expect("a temporary directory");
     let service = ServiceProcess::start(
-        Some(&config(&hook.url("/"), DOOR_RULE)),
+        Some(&webhook_config(&hook.url("/"), DOOR_RULE)),
         &dir.path().join("data"),
     );
     let entry =
@@ -195,7 +179,7 @@ async fn a_file_gives_the_same_alerts_to_scan_and_to_a_watched_directory() {
         watched.display()
     );
     let service = ServiceProcess::start(
-        Some(&config(&hook.url("/"), &rest)),
+        Some(&webhook_config(&hook.url("/"), &rest)),
         &dir.path().join("data"),
     );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -265,7 +249,7 @@ Targets = [
 ]
 "#;
     let data = dir.path().join("data");
-    let service = ServiceProcess::start(Some(&config(&hook.url("/"), rule)), &data);
+    let service = ServiceProcess::start(Some(&webhook_config(&hook.url("/"), rule)), &data);
     let entry = |detail: &str| json!({"Source": "test.door", "DetailType": "t", "Detail": detail});
     let answer = put_events(&service.address, json!([entry(r#"{"n": 1}"#)])).await;
     assert_eq!(answer["FailedEntryCount"], 0);
@@ -323,8 +307,10 @@ async fn api_call(service: &ServiceProcess, action: &str, body: Value) -> (u16, 
 async fn put_targets_refuses_an_arn_that_names_no_destination() {
     let hook = Recorder::always(Reply::ok());
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let service =
-        ServiceProcess::start(Some(&config(&hook.url("/"), "")), &dir.path().join("data"));
+    let service = ServiceProcess::start(
+        Some(&webhook_config(&hook.url("/"), "")),
+        &dir.path().join("data"),
+    );
     let (status, _) = api_call(
         &service,
         "PutRule",
@@ -380,7 +366,7 @@ Name = "door"
 EventPattern = '{"source": ["test.door"]}'
 Targets = [{ Id = "q", Arn = "arn:aws:sqs:us-east-1" }]
 "#;
-    std::fs::write(&file, config("http://127.0.0.1:9/", rule)).expect("write");
+    std::fs::write(&file, webhook_config("http://127.0.0.1:9/", rule)).expect("write");
     let path = file.to_str().expect("UTF-8");
     let validated = common::run(&["validate", path]);
     assert_eq!(
@@ -448,7 +434,7 @@ async fn health_answers_503_naming_a_failing_source_until_it_recovers() {
         watched.display()
     );
     let service = ServiceProcess::start(
-        Some(&config("http://127.0.0.1:9/", &rest)),
+        Some(&webhook_config("http://127.0.0.1:9/", &rest)),
         &dir.path().join("data"),
     );
     let body = wait_for_health(&service, 503).await;
@@ -501,7 +487,7 @@ async fn a_full_disk_makes_health_503_and_put_events_accepts_nothing_it_cannot_s
     };
     let hook = Recorder::always(Reply::ok());
     let service = ServiceProcess::start(
-        Some(&config(&hook.url("/"), DOOR_RULE)),
+        Some(&webhook_config(&hook.url("/"), DOOR_RULE)),
         &disk.0.join("data"),
     );
     assert_eq!(wait_for_health(&service, 200).await, "ok\n");
@@ -590,7 +576,7 @@ fn run_expecting_exit(args: &[&str]) -> (i32, String) {
 fn a_second_run_on_the_same_data_directory_refuses_to_start_naming_the_first() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data = dir.path().join("data");
-    let first = ServiceProcess::start(Some(&config("http://127.0.0.1:9/", "")), &data);
+    let first = ServiceProcess::start(Some(&webhook_config("http://127.0.0.1:9/", "")), &data);
     let data_arg = data.to_str().expect("UTF-8");
     let (code, stderr) =
         run_expecting_exit(&["run", "--data-dir", data_arg, "--listen", "127.0.0.1:0"]);
@@ -604,7 +590,7 @@ fn a_second_run_on_the_same_data_directory_refuses_to_start_naming_the_first() {
     );
     assert_eq!(first.terminate(), 0);
     // Once the first has stopped, the directory is free.
-    let second = ServiceProcess::start(Some(&config("http://127.0.0.1:9/", "")), &data);
+    let second = ServiceProcess::start(Some(&webhook_config("http://127.0.0.1:9/", "")), &data);
     assert_eq!(second.terminate(), 0);
 }
 

@@ -16,24 +16,7 @@ use std::time::Duration;
 
 use recorder::{Recorder, Reply};
 use serde_json::{Value, json};
-use service::{ServiceProcess, entry_from_fixture, put_events};
-
-/// A configuration with authentication off (loopback), one webhook destination and `rules`.
-fn webhook_config(url: &str, rules: &str) -> String {
-    format!(
-        r#"
-[api]
-authentication = "disabled"
-
-[destinations.hook]
-type = "webhook"
-endpoint = "{url}"
-timeout = "2s"
-
-{rules}
-"#
-    )
-}
+use service::{ServiceProcess, entry_from_fixture, put_events, webhook_config};
 
 const ROOT_SIGN_IN_RULE: &str = r#"
 [[rules]]

@@ -196,3 +196,20 @@ pub fn entry_from_fixture(name: &str) -> serde_json::Value {
         "Detail": event["detail"].to_string(),
     })
 }
+
+/// A configuration with authentication off (loopback), one webhook destination and `rules`.
+pub fn webhook_config(url: &str, rules: &str) -> String {
+    format!(
+        r#"
+[api]
+authentication = "disabled"
+
+[destinations.hook]
+type = "webhook"
+endpoint = "{url}"
+timeout = "2s"
+
+{rules}
+"#
+    )
+}
