@@ -50,6 +50,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // The handlers go in before the banner: whoever reads the banner may signal at once.
+        let stop = stop_signals()?;
         let service = Service::start(config, args.data_dir.clone()).await?;
         let banner = format!(
             "trailbell: listening on http://{} (EventBridge API; /health, /metrics); {} rules; store {}",
@@ -62,7 +64,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             LogFormat::Text => eprintln!("{banner}"),
             LogFormat::Json => tracing::info!(address = %service.api_address(), "{banner}"),
         }
-        wait_for_signal().await?;
+        stop.await;
         match args.log_format {
             LogFormat::Text => eprintln!("trailbell: stopping"),
             LogFormat::Json => tracing::info!("trailbell: stopping"),
@@ -73,14 +75,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Registers SIGTERM and SIGINT now; the returned future ends at the first of them.
+fn stop_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    Ok(())
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
 }
 
 fn init_logs(format: LogFormat) {
