@@ -191,7 +191,7 @@ async fn answer(
             headers,
             body: &body,
         };
-        match sigv4::verify(keys, &request, jiff::Timestamp::now()) {
+        match sigv4::verify(keys, &state.region, &request, jiff::Timestamp::now()) {
             Ok(key_id) => tracing::debug!(access_key_id = key_id, "Request signature verified."),
             Err(err) => return Err(auth_error(&err)),
         }
@@ -225,9 +225,13 @@ fn auth_error(err: &AuthError) -> AwsError {
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         ),
-        AuthError::Expired => AwsError::forbidden(
+        // AWS's own messages, capitalised as AWS writes them.
+        AuthError::Expired { .. } | AuthError::NotYetCurrent { .. } => {
+            AwsError::forbidden("InvalidSignatureException", capitalised(&err.to_string()))
+        }
+        AuthError::WrongRegion | AuthError::WrongService(_) => AwsError::forbidden(
             "InvalidSignatureException",
-            "Signature expired: the request's x-amz-date is more than 15 minutes from the server's time.",
+            format!("{}.", capitalised(&err.to_string())),
         ),
         AuthError::Mismatch => AwsError::forbidden(
             "InvalidSignatureException",
@@ -237,5 +241,13 @@ fn auth_error(err: &AuthError) -> AwsError {
             "IncompleteSignatureException",
             format!("The request signature is malformed: {why}."),
         ),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

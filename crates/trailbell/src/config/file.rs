@@ -32,6 +32,9 @@ const TOP_KEYS: &[&str] = &[
     "rules",
     "sources",
 ];
+/// The shortest API secret key accepted.
+const MIN_SECRET_CHARS: usize = 16;
+
 const RULE_STATES: &[&str] = &[
     "ENABLED",
     "DISABLED",
@@ -331,6 +334,17 @@ impl Reader<'_> {
         let mut access_keys = Vec::new();
         for (index, key) in raw.access_keys.into_iter().enumerate() {
             match resolve_secret(&key.secret_access_key, env) {
+                // A short secret can be guessed from one signed request; AWS's are 40 characters.
+                Ok(secret) if secret.expose().chars().count() < MIN_SECRET_CHARS => {
+                    self.problem(
+                        &format!("api.access_keys[{index}].secret_access_key"),
+                        format!(
+                            "the secret is {} characters long: use at least {MIN_SECRET_CHARS} \
+                             (AWS's are 40)",
+                            secret.expose().chars().count()
+                        ),
+                    );
+                }
                 Ok(secret) => access_keys.push((key.access_key_id, secret)),
                 Err(reason) => {
                     self.problem(
