@@ -4,12 +4,15 @@
 #[path = "common/api_server.rs"]
 mod api_server;
 mod common;
+#[path = "common/service.rs"]
+mod service;
 
 use std::time::{Duration, SystemTime};
 
 use api_server::TestServer;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use serde_json::Value;
+use service::ServiceProcess;
 
 /// A request to the API signed with aws-sigv4, as an SDK would sign it.
 struct Signing<'a> {
@@ -227,4 +230,274 @@ fn empty_and_short_api_secrets_are_refused_by_validate_and_run() {
         "sixteen characters are enough: {}",
         common::stderr(&output)
     );
+}
+
+/// Authentication off (loopback), no rules, the server's limits as given.
+fn limits_config(service: &str) -> String {
+    format!(
+        r#"
+[service]
+{service}
+
+[api]
+authentication = "disabled"
+
+[destinations.out]
+type = "stdout"
+"#
+    )
+}
+
+/// Polls `child` for its exit until `within`; `None` if it is still running then.
+fn exit_within(child: &mut std::process::Child, within: Duration) -> Option<i32> {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return Some(status.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_listen_serves_metrics_apart_from_the_api() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start(
+        Some(&limits_config("metrics_listen = \"127.0.0.1:0\"")),
+        &dir.path().join("data"),
+    );
+    let line = service.stderr_line_with("trailbell: metrics on http://");
+    let metrics_address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("an address")
+        .to_owned();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a client");
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let response = client.get(url).send().await.expect("an answer");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, body) = get(format!("http://{metrics_address}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("trailbell_"), "{body}");
+    assert_eq!(get(format!("http://{metrics_address}/health")).await.0, 200);
+    assert_eq!(
+        get(service.url("/metrics")).await.0,
+        404,
+        "the API's address no longer shows the metrics' labels"
+    );
+    assert_eq!(get(service.url("/health")).await.0, 200);
+    assert_eq!(service.terminate(), 0);
+}
+
+/// This process's soft open-file limit raised to its hard one (for thousands of client sockets).
+fn raise_open_file_limit() -> usize {
+    let read = || -> (usize, String) {
+        let limits = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+        let line = limits
+            .lines()
+            .find(|line| line.starts_with("Max open files"))
+            .expect("an open-file limit")
+            .to_owned();
+        let mut fields = line["Max open files".len()..].split_whitespace();
+        let soft = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+        (soft, fields.next().unwrap_or("0").to_owned())
+    };
+    let (soft, hard) = read();
+    if soft < 4096 {
+        let status = std::process::Command::new("prlimit")
+            .args([
+                "--pid",
+                &std::process::id().to_string(),
+                &format!("--nofile={hard}:{hard}"),
+            ])
+            .status()
+            .expect("prlimit runs");
+        assert!(status.success(), "prlimit raised the limit");
+    }
+    read().0
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_thousand_idle_connections_do_not_stop_health_or_put_events() {
+    const IDLE: usize = 2000;
+    let limit = raise_open_file_limit();
+    assert!(
+        limit > IDLE + 200,
+        "this test needs {} open files; the limit is {limit}",
+        IDLE + 200
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // Fewer descriptors than idle connections: without a connection limit the service runs out.
+    let service = ServiceProcess::start_with_open_files(
+        // Timeouts longer than the client's: room is made by closing idle connections.
+        Some(&limits_config(
+            "header_read_timeout = \"30s\"\nidle_timeout = \"30s\"",
+        )),
+        &dir.path().join("data"),
+        &[],
+        1024,
+    );
+    service.stderr_line_with("The open-file limit lowers the connection limit");
+    let address = service.address.clone();
+    let connects = (0..IDLE).map(|_| {
+        let address = address.clone();
+        async move {
+            // A connection the kernel cannot queue is counted below, not waited for.
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::net::TcpStream::connect(address),
+            )
+            .await
+        }
+    });
+    let idle: Vec<_> = futures_util::future::join_all(connects).await;
+    let held = idle
+        .iter()
+        .filter(|connected| matches!(connected, Ok(Ok(_))))
+        .count();
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a client");
+    let health = client
+        .get(service.url("/health"))
+        .send()
+        .await
+        .expect("/health answers beside 2,000 idle connections");
+    assert_eq!(health.status(), 200);
+    let response = client
+        .post(service.url("/"))
+        .header("X-Amz-Target", "AWSEvents.PutEvents")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(
+            serde_json::json!({"Entries": [{"Source": "my.app", "DetailType": "t", "Detail": "{}"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("PutEvents answers beside 2,000 idle connections");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["FailedEntryCount"], 0, "{body}");
+    assert_eq!(held, IDLE, "every idle connection was made");
+    drop(idle);
+    assert_eq!(service.terminate(), 0);
+}
+
+#[test]
+fn sigterm_with_a_half_sent_body_exits_within_the_shutdown_deadline() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut service = ServiceProcess::start_with_env(
+        Some(&limits_config("shutdown_timeout = \"2s\"")),
+        &dir.path().join("data"),
+        &[("RUST_LOG", "info,trailbell::api=debug")],
+    );
+    let mut stream = std::net::TcpStream::connect(&service.address).expect("a connection");
+    stream
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: trailbell\r\nX-Amz-Target: AWSEvents.PutEvents\r\n\
+              Content-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{\"Entries\": [",
+        )
+        .expect("half a request is sent");
+    service.stderr_line_with("HTTP request started.");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &service.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    // The deadline is 2 s; 30 s only bounds the wait of a broken build.
+    let code = exit_within(&mut service.child, Duration::from_secs(30));
+    assert_eq!(
+        code,
+        Some(0),
+        "trailbell run exits after the shutdown deadline; stderr:\n{}",
+        service.stderr_text()
+    );
+    assert!(
+        service
+            .stderr_text()
+            .contains("A request still in flight at the shutdown deadline was dropped."),
+        "{}",
+        service.stderr_text()
+    );
+    drop(stream);
+}
+
+/// Reads `stream` until the server closes it; false if it is still open after 10 s.
+fn closed_by_server(stream: &mut std::net::TcpStream) -> bool {
+    use std::io::Read as _;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    let mut buffer = [0_u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn silent_slow_and_idle_connections_are_closed() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start(
+        Some(&limits_config(
+            "header_read_timeout = \"1s\"\nidle_timeout = \"2s\"",
+        )),
+        &dir.path().join("data"),
+    );
+    let connect = || std::net::TcpStream::connect(&service.address).expect("a connection");
+
+    let mut silent = connect();
+    assert!(
+        closed_by_server(&mut silent),
+        "a connection that sends nothing"
+    );
+
+    let mut slow = connect();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: trailbell\r\n")
+        .expect("half a head");
+    assert!(closed_by_server(&mut slow), "a head that never ends");
+
+    let mut idle = connect();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: trailbell\r\n\r\n")
+        .expect("a request");
+    let mut reader = BufReader::new(idle.try_clone().expect("a clone"));
+    let mut status = String::new();
+    reader.read_line(&mut status).expect("an answer");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("a header");
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().expect("a length");
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0_u8; length];
+    reader.read_exact(&mut body).expect("the body");
+    assert!(
+        closed_by_server(&mut idle),
+        "a keep-alive connection idle after its answer"
+    );
+    assert_eq!(service.terminate(), 0);
 }

@@ -32,12 +32,15 @@ pub enum ApiAuth {
 pub struct ApiLimits {
     /// The largest request body read; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Connections and their timeouts.
+    pub http: super::HttpLimits,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
         ApiLimits {
             max_body_bytes: 1024 * 1024,
+            http: super::HttpLimits::default(),
         }
     }
 }
@@ -123,13 +126,12 @@ pub async fn serve_with(
         );
     }
     tracing::info!(%address, auth = matches!(state.auth, ApiAuth::Keys(_)), "EventBridge API listening.");
+    let http = state.limits.http;
     let router = Router::new()
         .fallback(handle)
         .with_state(state)
         .merge(extra);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    super::connections::serve(listener, router, http, shutdown).await;
     Ok(())
 }
 

@@ -244,6 +244,11 @@ impl Reader<'_> {
             region: Option<String>,
             aws_endpoint_url: Option<String>,
             durability: Option<String>,
+            metrics_listen: Option<String>,
+            max_connections: Option<usize>,
+            header_read_timeout: Option<String>,
+            idle_timeout: Option<String>,
+            shutdown_timeout: Option<String>,
         }
         let raw: Raw = match value {
             None => Raw::default(),
@@ -273,6 +278,51 @@ impl Reader<'_> {
                 crate::store::Durability::Process
             }
         };
+        let metrics_listen = raw.metrics_listen.as_deref().and_then(|text| {
+            let parsed = text.parse::<SocketAddr>().ok();
+            if parsed.is_none() {
+                self.problem(
+                    "service.metrics_listen",
+                    format!("{text:?} is not an address such as \"127.0.0.1:9821\""),
+                );
+            }
+            parsed
+        });
+        let defaults = crate::api::HttpLimits::default();
+        let mut duration = |key: &str, text: Option<&str>, default: Duration| match text {
+            None => default,
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(duration) if duration > Duration::ZERO => duration,
+                _ => {
+                    self.problem(
+                        &format!("service.{key}"),
+                        format!("{text:?} is not a positive duration such as \"10s\""),
+                    );
+                    default
+                }
+            },
+        };
+        let http = crate::api::HttpLimits {
+            max_connections: raw.max_connections.unwrap_or(defaults.max_connections),
+            header_read_timeout: duration(
+                "header_read_timeout",
+                raw.header_read_timeout.as_deref(),
+                defaults.header_read_timeout,
+            ),
+            idle_timeout: duration(
+                "idle_timeout",
+                raw.idle_timeout.as_deref(),
+                defaults.idle_timeout,
+            ),
+            shutdown_timeout: duration(
+                "shutdown_timeout",
+                raw.shutdown_timeout.as_deref(),
+                defaults.shutdown_timeout,
+            ),
+        };
+        if http.max_connections == 0 {
+            self.problem("service.max_connections", "must be at least 1");
+        }
         let account = raw.account.unwrap_or_else(|| "000000000000".to_owned());
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             self.problem(
@@ -295,6 +345,8 @@ impl Reader<'_> {
             region,
             aws_endpoint_url: raw.aws_endpoint_url,
             durability,
+            metrics_listen,
+            http,
         })
     }
 
