@@ -501,3 +501,127 @@ fn silent_slow_and_idle_connections_are_closed() {
     );
     assert_eq!(service.terminate(), 0);
 }
+
+/// A webhook destination `hook` at `url` and a rule sending every `my.app` event to it.
+fn hook_config(url: &str, extra: &str) -> String {
+    format!(
+        r#"
+[api]
+authentication = "disabled"
+
+[destinations.hook]
+type = "webhook"
+endpoint = "{url}"
+timeout = "5s"
+{extra}
+
+[[rules]]
+Name = "everything"
+EventPattern = '{{"source": ["my.app"]}}'
+Targets = [{{ Id = "hook", Arn = "hook" }}]
+"#
+    )
+}
+
+/// PutEvents of one `my.app` event; panics unless it was accepted.
+async fn put_one(address: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/"))
+        .header("X-Amz-Target", "AWSEvents.PutEvents")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(
+            serde_json::json!({"Entries": [{"Source": "my.app", "DetailType": "t", "Detail": "{\"n\": 1}"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("PutEvents answers");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["FailedEntryCount"], 0, "{body}");
+}
+
+/// `trailbell outbox list --format json` of `data_dir`, polled until a row is in a final state.
+fn final_outbox_rows(data_dir: &std::path::Path) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = common::run(&[
+            "outbox",
+            "list",
+            "--format",
+            "json",
+            "--data-dir",
+            data_dir.to_str().expect("UTF-8"),
+        ]);
+        let rows: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        if rows
+            .iter()
+            .any(|row| row["state"] == "delivered" || row["state"] == "dead")
+        {
+            return rows;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery within 60 s: {rows:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An HTTP server that answers every request 200 with a body that never ends; counts the bytes it
+/// managed to write.
+async fn endless_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&written);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = std::sync::Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0_u8; 8192];
+                // The head, then whatever of the body came with it: the answer does not wait.
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if stream.write_all(head).await.is_err() {
+                    return;
+                }
+                let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                while stream.write_all(chunk.as_bytes()).await.is_ok() {
+                    counter.fetch_add(0x10000, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (url, written)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_answer_is_read_only_in_part_and_delivery_completes() {
+    let (url, written) = endless_server().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    let service = ServiceProcess::start(Some(&hook_config(&url, "")), &data_dir);
+    put_one(&service.address).await;
+    let rows = tokio::task::spawn_blocking(move || final_outbox_rows(&data_dir))
+        .await
+        .expect("the poll");
+    assert_eq!(rows[0]["state"], "delivered", "{rows:?}");
+    assert_eq!(rows[0]["response_status"], 200);
+    let body = rows[0]["response_body"].as_str().unwrap_or("");
+    assert!(body.starts_with("xxxx") && body.len() < 2048, "{body}");
+    assert!(
+        written.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the answer's body was being written"
+    );
+    assert_eq!(service.terminate(), 0);
+}
