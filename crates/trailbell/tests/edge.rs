@@ -625,3 +625,140 @@ async fn an_endless_answer_is_read_only_in_part_and_delivery_completes() {
     );
     assert_eq!(service.terminate(), 0);
 }
+
+const PATH_TOKEN: &str = "XyZ0123456789abcdefTOKEN";
+const QUERY_SECRET: &str = "a/b-secret-query-value";
+const PASSWORD: &str = "pass word/with+chars!";
+const HEADER_SECRET: &str = "header-secret-value-0001";
+
+/// An HTTP server that answers `status` with everything it received of the request's head, plus
+/// the query's values decoded and the basic password form-encoded, as careless APIs echo them.
+async fn echo_server(status: u16) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0_u8; 8192];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).into_owned();
+                let target = head.split(' ').nth(1).unwrap_or("").to_owned();
+                let query = target.split('?').nth(1).unwrap_or("");
+                let decoded: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect();
+                let form: String =
+                    url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect();
+                let body = format!(
+                    "{{\"echo\": {:?}, \"query\": {:?}, \"password_form\": {form:?}}}",
+                    head.lines().take(12).collect::<Vec<_>>().join("\n"),
+                    decoded.join("&"),
+                );
+                let answer = format!(
+                    "HTTP/1.1 {status} Echo\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let query: String = url::form_urlencoded::byte_serialize(QUERY_SECRET.as_bytes()).collect();
+    format!("http://{address}/services/T0/B0/{PATH_TOKEN}?key={query}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_echoed_by_targets_never_reach_the_store_listings_or_logs() {
+    use base64::Engine as _;
+    let delivered = echo_server(200).await;
+    let refused = echo_server(400).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    let auth = format!(
+        "headers = {{ X-Token = \"{HEADER_SECRET}\" }}\nbasic = {{ username = \"alerts\", password = \"{PASSWORD}\" }}"
+    );
+    let config = format!(
+        "{}\n[destinations.refusing]\ntype = \"webhook\"\nendpoint = \"{refused}\"\n{auth}\n\n\
+         [[rules]]\nName = \"refused\"\nEventPattern = '{{\"source\": [\"my.app\"]}}'\n\
+         Targets = [{{ Id = \"refusing\", Arn = \"refusing\" }}]\n",
+        hook_config(&delivered, &auth)
+    );
+    let service = ServiceProcess::start(Some(&config), &data_dir);
+    put_one(&service.address).await;
+    let poll_dir = data_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let rows = final_outbox_rows(&poll_dir);
+            let done = rows
+                .iter()
+                .filter(|row| row["state"] == "delivered" || row["state"] == "dead")
+                .count();
+            if done == 2 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{rows:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .expect("the poll");
+    let log = std::sync::Arc::clone(&service.stderr);
+    assert_eq!(service.terminate(), 0);
+
+    let forms = [
+        PATH_TOKEN.to_owned(),
+        QUERY_SECRET.to_owned(),
+        PASSWORD.to_owned(),
+        HEADER_SECRET.to_owned(),
+        base64::engine::general_purpose::STANDARD.encode(format!("alerts:{PASSWORD}")),
+        url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect(),
+    ];
+    let data = data_dir.to_str().expect("UTF-8");
+    let mut places = Vec::new();
+    for args in [
+        &["outbox", "list", "--format", "json", "--data-dir", data][..],
+        &["outbox", "list", "--data-dir", data],
+        &["outbox", "status", "--data-dir", data],
+    ] {
+        let output = common::run(args);
+        places.push((
+            args.join(" "),
+            format!("{}{}", common::stdout(&output), common::stderr(&output)),
+        ));
+    }
+    let listing = &places[0].1;
+    assert!(
+        listing.contains("x-token: ***") && listing.contains("HTTP_400"),
+        "the echoes were kept, redacted: {listing}"
+    );
+    assert!(listing.contains("***"), "{listing}");
+    for entry in std::fs::read_dir(&data_dir).expect("the data directory") {
+        let path = entry.expect("an entry").path();
+        let bytes = std::fs::read(&path).expect("a store file");
+        places.push((
+            path.display().to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    places.push((
+        "the service's log".to_owned(),
+        log.lock().expect("the log").join("\n"),
+    ));
+    for (place, text) in &places {
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{form:?} in {place}:\n{text}"
+            );
+        }
+    }
+}
