@@ -762,3 +762,159 @@ async fn secrets_echoed_by_targets_never_reach_the_store_listings_or_logs() {
         }
     }
 }
+
+/// A pattern whose `$or`s expand into the product of `factors` combinations: one `$or` of
+/// `factors[i]` branches per nesting level, so that a thousand combinations stay short.
+fn or_pattern(factors: &[usize]) -> String {
+    let mut inner = String::from("{\"leaf\": [\"v\"]}");
+    for (level, factor) in factors.iter().enumerate().rev() {
+        let branches: Vec<String> = (0..*factor)
+            .map(|i| format!("{{\"k{level}_{i}\": [\"v\"]}}"))
+            .collect();
+        inner = format!(
+            "{{\"$or\": [{}], \"n{level}\": {inner}}}",
+            branches.join(", ")
+        );
+    }
+    format!("{{\"source\": [\"my.app\"], \"detail\": {inner}}}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn put_rule_is_capped_per_bus_in_rules_and_combinations() {
+    let server = TestServer::start().await;
+    let client = server.sdk();
+    // EventBridge's default quota: 300 rules per bus.
+    for i in 0..300 {
+        client
+            .put_rule()
+            .name(format!("rule-{i}"))
+            .event_pattern(r#"{"source": ["my.app"]}"#)
+            .send()
+            .await
+            .expect("300 rules fit");
+    }
+    let err = client
+        .put_rule()
+        .name("rule-300")
+        .event_pattern(r#"{"source": ["my.app"]}"#)
+        .send()
+        .await
+        .expect_err("the 301st rule");
+    use aws_sdk_eventbridge::error::ProvideErrorMetadata as _;
+    assert_eq!(err.code(), Some("LimitExceededException"), "{err:?}");
+    // A rule already there may still change.
+    client
+        .put_rule()
+        .name("rule-0")
+        .event_pattern(r#"{"source": ["other.app"]}"#)
+        .send()
+        .await
+        .expect("an update at the limit");
+
+    server
+        .registry
+        .set_rule_limits(trailbell::registry::RuleLimits {
+            max_rules_per_bus: 300,
+            max_combinations_per_bus: 1500,
+        });
+    server
+        .cli(&["create-event-bus", "--name", "small"])
+        .await
+        .ok();
+    let first = or_pattern(&[10, 10, 10]);
+    server
+        .cli(&[
+            "put-rule",
+            "--name",
+            "wide",
+            "--event-bus-name",
+            "small",
+            "--event-pattern",
+            &first,
+        ])
+        .await
+        .ok();
+    let second = or_pattern(&[10, 10, 6]);
+    let stderr = server
+        .cli(&[
+            "put-rule",
+            "--name",
+            "wider",
+            "--event-bus-name",
+            "small",
+            "--event-pattern",
+            &second,
+        ])
+        .await
+        .err();
+    assert!(
+        stderr.contains("LimitExceededException") && stderr.contains("1600 $or combinations"),
+        "{stderr}"
+    );
+    let listed = server
+        .cli(&["list-rules", "--event-bus-name", "small"])
+        .await
+        .ok();
+    assert_eq!(
+        listed["Rules"].as_array().map(Vec::len),
+        Some(1),
+        "the refused rule was not kept: {listed}"
+    );
+    server.stop().await;
+}
+
+#[test]
+fn configured_rules_beyond_the_bus_limits_are_refused_by_validate_and_run() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules: String = (0..3)
+        .map(|i| {
+            format!(
+                "[[rules]]\nName = \"r{i}\"\nEventPattern = '{}'\nTargets = [{{ Id = \"out\", Arn = \"out\" }}]\n",
+                or_pattern(&[2, 2])
+            )
+        })
+        .collect();
+    for (limits, expected) in [
+        ("max_rules_per_bus = 2", "3 rules on the bus \"default\""),
+        (
+            "max_combinations_per_bus = 10",
+            "compile into 12 $or combinations",
+        ),
+    ] {
+        let path = dir.path().join("limits.toml");
+        std::fs::write(&path, format!("{}\n{rules}", limits_config(limits))).expect("written");
+        let path = path.to_str().expect("UTF-8");
+        let output = common::run(&["validate", path]);
+        let stderr = common::stderr(&output);
+        assert_eq!(common::code(&output), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        let data = dir.path().join("data");
+        // Spawned, not run to its end: a `run` that accepts the rules would serve forever.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailbell"))
+            .args([
+                "run",
+                "--config",
+                path,
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("trailbell run starts");
+        let code = exit_within(&mut child, Duration::from_secs(30));
+        if code.is_none() {
+            let _ = child.kill();
+        }
+        let output = child.wait_with_output().expect("its output");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code, Some(2), "run refuses the rules: {stderr}");
+        assert!(
+            stderr.contains("exceeds the maximum number allowed")
+                || stderr.contains("$or combinations"),
+            "{stderr}"
+        );
+    }
+}

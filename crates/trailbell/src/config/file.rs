@@ -249,6 +249,8 @@ impl Reader<'_> {
             header_read_timeout: Option<String>,
             idle_timeout: Option<String>,
             shutdown_timeout: Option<String>,
+            max_rules_per_bus: Option<usize>,
+            max_combinations_per_bus: Option<u64>,
         }
         let raw: Raw = match value {
             None => Raw::default(),
@@ -320,6 +322,15 @@ impl Reader<'_> {
                 defaults.shutdown_timeout,
             ),
         };
+        let rule_defaults = crate::registry::RuleLimits::default();
+        let rule_limits = crate::registry::RuleLimits {
+            max_rules_per_bus: raw
+                .max_rules_per_bus
+                .unwrap_or(rule_defaults.max_rules_per_bus),
+            max_combinations_per_bus: raw
+                .max_combinations_per_bus
+                .unwrap_or(rule_defaults.max_combinations_per_bus),
+        };
         if http.max_connections == 0 {
             self.problem("service.max_connections", "must be at least 1");
         }
@@ -347,6 +358,7 @@ impl Reader<'_> {
             durability,
             metrics_listen,
             http,
+            rule_limits,
         })
     }
 

@@ -66,6 +66,8 @@ pub struct ServiceSettings {
     pub metrics_listen: Option<SocketAddr>,
     /// The HTTP server's connection limit and timeouts.
     pub http: crate::api::HttpLimits,
+    /// What the rules of one bus may cost.
+    pub rule_limits: crate::registry::RuleLimits,
 }
 
 /// `[api]`.

@@ -138,6 +138,7 @@ impl Service {
         let registry =
             Registry::open(&store_path, &config.service.account, &config.service.region)?;
         registry.leave_checkpoints_to_background()?;
+        registry.set_rule_limits(config.service.rule_limits);
         let managed = managed_rules(&config)?;
         let rules = managed.len();
         registry.replace_managed_rules(CONFIG_OWNER, managed)?;
