@@ -77,6 +77,21 @@ impl Pattern {
         Ok(Pattern { root })
     }
 
+    /// How many combinations the pattern's `$or`s expand into: the conjunctions it compiles to,
+    /// which is what a compiled rule costs. A pattern without `$or` has one.
+    ///
+    /// ```
+    /// use trailbell_pattern::Pattern;
+    ///
+    /// let pattern = Pattern::parse(r#"{"$or": [{"a": [1]}, {"b": [2]}], "c": {"$or": [{"d": [3]}, {"e": [4]}, {"f": [5]}]}}"#)?;
+    /// assert_eq!(pattern.or_combinations(), 6);
+    /// assert_eq!(Pattern::parse(r#"{"a": [1, 2, 3]}"#)?.or_combinations(), 1);
+    /// # Ok::<(), trailbell_pattern::PatternError>(())
+    /// ```
+    pub fn or_combinations(&self) -> u64 {
+        combinations(&self.root)
+    }
+
     /// Whether the pattern matches one event, by the reference semantics. For many patterns or
     /// many events, build a [`Matcher`](crate::Matcher) instead.
     ///

@@ -4,10 +4,12 @@
 //! docs/decisions/0007-eventbridge-api.md.
 
 mod actions;
+pub mod connections;
 mod error;
 mod replay;
 mod server;
 pub mod sigv4;
 
+pub use connections::HttpLimits;
 pub use error::AwsError;
 pub use server::{ApiAuth, ApiLimits, ApiState, ServeError, serve, serve_with};

@@ -34,12 +34,15 @@ pub enum ApiAuth {
 pub struct ApiLimits {
     /// The largest request body read; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Connections and their timeouts.
+    pub http: super::HttpLimits,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
         ApiLimits {
             max_body_bytes: 1024 * 1024,
+            http: super::HttpLimits::default(),
         }
     }
 }
@@ -132,13 +135,12 @@ pub async fn serve_with(
         );
     }
     tracing::info!(%address, auth = matches!(state.auth, ApiAuth::Keys(_)), "EventBridge API listening.");
+    let http = state.limits.http;
     let router = Router::new()
         .fallback(handle)
         .with_state(state)
         .merge(extra);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    super::connections::serve(listener, router, http, shutdown).await;
     Ok(())
 }
 
@@ -200,7 +202,7 @@ async fn answer(
             headers,
             body: &body,
         };
-        match sigv4::verify(keys, &request, jiff::Timestamp::now()) {
+        match sigv4::verify(keys, &state.region, &request, jiff::Timestamp::now()) {
             Ok(key_id) => tracing::debug!(access_key_id = key_id, "Request signature verified."),
             Err(err) => return Err(auth_error(&err)),
         }
@@ -234,9 +236,13 @@ fn auth_error(err: &AuthError) -> AwsError {
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         ),
-        AuthError::Expired => AwsError::forbidden(
+        // AWS's own messages, capitalised as AWS writes them.
+        AuthError::Expired { .. } | AuthError::NotYetCurrent { .. } => {
+            AwsError::forbidden("InvalidSignatureException", capitalised(&err.to_string()))
+        }
+        AuthError::WrongRegion | AuthError::WrongService(_) => AwsError::forbidden(
             "InvalidSignatureException",
-            "Signature expired: the request's x-amz-date is more than 15 minutes from the server's time.",
+            format!("{}.", capitalised(&err.to_string())),
         ),
         AuthError::Mismatch => AwsError::forbidden(
             "InvalidSignatureException",
@@ -246,5 +252,13 @@ fn auth_error(err: &AuthError) -> AwsError {
             "IncompleteSignatureException",
             format!("The request signature is malformed: {why}."),
         ),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -2,8 +2,9 @@
 //! the request and the caller's secret key, and compared in constant time.
 //!
 //! Accepted: the `Authorization: AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/events/aws4_request,
-//! SignedHeaders=..., Signature=...` header with `x-amz-date` within 15 minutes of now, signing at
-//! least `host` and `x-amz-date`. The payload hash is `x-amz-content-sha256` when sent (it must
+//! SignedHeaders=..., Signature=...` header with `x-amz-date` within 5 minutes of now (as AWS
+//! allows), signing at least `host`, `x-amz-date` and `x-amz-target` (so that a captured request
+//! cannot be replayed as another action), scoped to the server's region and `events`. The payload hash is `x-amz-content-sha256` when sent (it must
 //! then equal the body's SHA-256), else computed from the body. Query-string (presigned) requests
 //! and `UNSIGNED-PAYLOAD` are refused.
 
@@ -19,8 +20,11 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The service name in credential scopes.
 pub const SERVICE: &str = "events";
-/// How far `x-amz-date` may be from now.
-pub const MAX_SKEW_SECONDS: i64 = 15 * 60;
+/// How far `x-amz-date` may be from now: AWS's five minutes.
+pub const MAX_SKEW_SECONDS: i64 = 5 * 60;
+
+/// The headers every request must sign.
+pub const REQUIRED_SIGNED_HEADERS: [&str; 3] = ["host", "x-amz-date", "x-amz-target"];
 
 /// Why a request's signature was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -34,9 +38,32 @@ pub enum AuthError {
     /// The header or scope could not be read, or lacks what must be signed.
     #[error("malformed authorization: {0}")]
     Malformed(String),
-    /// `x-amz-date` too far from now.
-    #[error("signature expired")]
-    Expired,
+    /// `x-amz-date` too far before now (`signed_at`, `now`: `YYYYMMDDTHHMMSSZ`).
+    #[error("signature expired: {signed_at} is now earlier than {earliest} ({now} - 5 min.)")]
+    Expired {
+        /// The request's `x-amz-date`.
+        signed_at: String,
+        /// The earliest time accepted.
+        earliest: String,
+        /// The server's time.
+        now: String,
+    },
+    /// `x-amz-date` too far after now.
+    #[error("signature not yet current: {signed_at} is still later than {latest} ({now} + 5 min.)")]
+    NotYetCurrent {
+        /// The request's `x-amz-date`.
+        signed_at: String,
+        /// The latest time accepted.
+        latest: String,
+        /// The server's time.
+        now: String,
+    },
+    /// The credential scope names another region.
+    #[error("credential should be scoped to a valid region")]
+    WrongRegion,
+    /// The credential scope names another service.
+    #[error("credential should be scoped to correct service: '{0}'")]
+    WrongService(&'static str),
     /// The signature does not match.
     #[error("signature mismatch")]
     Mismatch,
@@ -68,20 +95,31 @@ struct Authorization<'a> {
     signature: Vec<u8>,
 }
 
-/// Verifies `request` against `keys` at time `now` and returns the access key id it was signed
-/// with.
+/// Verifies `request` to this server in `region` against `keys` at time `now` and returns the
+/// access key id it was signed with.
 pub fn verify<'k>(
     keys: &'k [(String, Secret)],
+    region: &str,
     request: &SignedRequest<'_>,
     now: jiff::Timestamp,
 ) -> Result<&'k str, AuthError> {
-    verify_for(SERVICE, keys, request, now)
+    verify_for(
+        SERVICE,
+        &REQUIRED_SIGNED_HEADERS,
+        keys,
+        region,
+        request,
+        now,
+    )
 }
 
-/// [`verify`] for requests to `service` (tests check AWS's documented examples of other services).
+/// [`verify`] for requests to `service` signing `required` (tests check AWS's documented examples
+/// of other services).
 fn verify_for<'k>(
-    service: &str,
+    service: &'static str,
+    required: &[&str],
     keys: &'k [(String, Secret)],
+    region: &str,
     request: &SignedRequest<'_>,
     now: jiff::Timestamp,
 ) -> Result<&'k str, AuthError> {
@@ -97,14 +135,16 @@ fn verify_for<'k>(
         .find(|(id, _)| id == auth.access_key_id)
         .ok_or(AuthError::UnknownKey)?;
     if auth.service != service {
-        return Err(AuthError::Malformed(format!(
-            "credential scope names service {:?}, not {service}",
-            auth.service
-        )));
+        return Err(AuthError::WrongService(service));
     }
-    for required in ["host", "x-amz-date"] {
-        if !auth.signed_headers.contains(&required) {
-            return Err(AuthError::Malformed(format!("{required} is not signed")));
+    if auth.region != region {
+        return Err(AuthError::WrongRegion);
+    }
+    for required in required {
+        if !auth.signed_headers.contains(required) {
+            return Err(AuthError::Malformed(format!(
+                "{required} must be among the SignedHeaders"
+            )));
         }
     }
     let amz_date = header_text(request.headers, "x-amz-date")
@@ -116,8 +156,28 @@ fn verify_for<'k>(
             "the credential scope's date is not x-amz-date's".to_owned(),
         ));
     }
-    if (now.as_second() - signed_at.as_second()).abs() > MAX_SKEW_SECONDS {
-        return Err(AuthError::Expired);
+    let skew = now.as_second() - signed_at.as_second();
+    if skew.abs() > MAX_SKEW_SECONDS {
+        let bound = if skew > 0 {
+            now.as_second() - MAX_SKEW_SECONDS
+        } else {
+            now.as_second() + MAX_SKEW_SECONDS
+        };
+        let (bound, now) = (amz_date_of(bound), amz_date_of(now.as_second()));
+        let signed_at = amz_date.to_owned();
+        return Err(if skew > 0 {
+            AuthError::Expired {
+                signed_at,
+                earliest: bound,
+                now,
+            }
+        } else {
+            AuthError::NotYetCurrent {
+                signed_at,
+                latest: bound,
+                now,
+            }
+        });
     }
     let body_hash = hex::encode(Sha256::digest(request.body));
     let payload_hash = match header_text(request.headers, "x-amz-content-sha256") {
@@ -234,6 +294,13 @@ fn parse_amz_date(text: &str) -> Option<jiff::Timestamp> {
     rfc3339.parse().ok()
 }
 
+/// `YYYYMMDDTHHMMSSZ` of a Unix time, as AWS's messages write times.
+fn amz_date_of(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|time| time.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_default()
+}
+
 fn canonical_request(
     request: &SignedRequest<'_>,
     signed_headers: &[&str],
@@ -337,6 +404,9 @@ mod tests {
         (keys, headers)
     }
 
+    /// What the IAM example signs beyond what SigV4 needs: no `x-amz-target` in the query API.
+    const IAM_SIGNED: &[&str] = &["host", "x-amz-date"];
+
     fn at(text: &str) -> jiff::Timestamp {
         text.parse().expect("a timestamp")
     }
@@ -369,13 +439,44 @@ mod tests {
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
         );
         assert_eq!(
-            verify_for("iam", &keys, &request, at("2015-08-30T12:40:00Z")),
+            verify_for(
+                "iam",
+                IAM_SIGNED,
+                &keys,
+                "us-east-1",
+                &request,
+                at("2015-08-30T12:40:00Z")
+            ),
             Ok("AKIDEXAMPLE")
         );
         // The same request is not an EventBridge request.
         assert!(matches!(
-            verify(&keys, &request, at("2015-08-30T12:40:00Z")),
-            Err(AuthError::Malformed(_))
+            verify(&keys, "us-east-1", &request, at("2015-08-30T12:40:00Z")),
+            Err(AuthError::WrongService("events"))
+        ));
+        // Nor one for another region.
+        assert_eq!(
+            verify_for(
+                "iam",
+                IAM_SIGNED,
+                &keys,
+                "eu-west-1",
+                &request,
+                at("2015-08-30T12:40:00Z")
+            ),
+            Err(AuthError::WrongRegion)
+        );
+        // A header the server requires to be signed, not among SignedHeaders.
+        assert!(matches!(
+            verify_for(
+                "iam",
+                &["host", "x-amz-date", "x-amz-target"],
+                &keys,
+                "us-east-1",
+                &request,
+                at("2015-08-30T12:40:00Z")
+            ),
+            Err(AuthError::Malformed(why)) if why.contains("x-amz-target")
         ));
     }
 
@@ -386,29 +487,63 @@ mod tests {
         let now = at("2015-08-30T12:36:00Z");
         request.query = "Action=ListUsers&Version=2010-05-09";
         assert_eq!(
-            verify_for("iam", &keys, &request, now),
+            verify_for("iam", IAM_SIGNED, &keys, "us-east-1", &request, now),
             Err(AuthError::Mismatch)
         );
         request.query = "Action=ListUsers&Version=2010-05-08";
         request.body = b"{}";
         assert_eq!(
-            verify_for("iam", &keys, &request, now),
+            verify_for("iam", IAM_SIGNED, &keys, "us-east-1", &request, now),
             Err(AuthError::Mismatch)
         );
         request.body = b"";
         assert_eq!(
-            verify_for("iam", &keys, &request, at("2015-08-30T12:52:00Z")),
-            Err(AuthError::Expired)
+            verify_for(
+                "iam",
+                IAM_SIGNED,
+                &keys,
+                "us-east-1",
+                &request,
+                at("2015-08-30T12:41:01Z")
+            ),
+            Err(AuthError::Expired {
+                signed_at: "20150830T123600Z".to_owned(),
+                earliest: "20150830T123601Z".to_owned(),
+                now: "20150830T124101Z".to_owned(),
+            })
         );
+        assert_eq!(
+            verify_for(
+                "iam",
+                IAM_SIGNED,
+                &keys,
+                "us-east-1",
+                &request,
+                at("2015-08-30T12:41:00Z")
+            ),
+            Ok("AKIDEXAMPLE"),
+            "five minutes is still current"
+        );
+        assert!(matches!(
+            verify_for(
+                "iam",
+                IAM_SIGNED,
+                &keys,
+                "us-east-1",
+                &request,
+                at("2015-08-30T12:30:59Z")
+            ),
+            Err(AuthError::NotYetCurrent { .. })
+        ));
         keys[0].0 = "OTHER".to_owned();
         assert_eq!(
-            verify_for("iam", &keys, &request, now),
+            verify_for("iam", IAM_SIGNED, &keys, "us-east-1", &request, now),
             Err(AuthError::UnknownKey)
         );
         let empty = HeaderMap::new();
         request.headers = &empty;
         assert_eq!(
-            verify_for("iam", &keys, &request, now),
+            verify_for("iam", IAM_SIGNED, &keys, "us-east-1", &request, now),
             Err(AuthError::Missing)
         );
     }

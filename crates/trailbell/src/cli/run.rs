@@ -64,6 +64,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             LogFormat::Text => eprintln!("{banner}"),
             LogFormat::Json => tracing::info!(address = %service.api_address(), "{banner}"),
         }
+        if let Some(address) = service.metrics_address() {
+            let banner = format!("trailbell: metrics on http://{address} (/metrics, /health)");
+            match args.log_format {
+                LogFormat::Text => eprintln!("{banner}"),
+                LogFormat::Json => tracing::info!(%address, "{banner}"),
+            }
+        }
         stop.await;
         match args.log_format {
             LogFormat::Text => eprintln!("trailbell: stopping"),

@@ -1,5 +1,6 @@
 //! The checks that need more than the file: rule packs readable, target inputs valid.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Config, ConfigTarget};
@@ -7,11 +8,31 @@ use crate::rules::{FileProblem, RulePack, RulesError};
 use crate::transform::{InputTransformer, TargetInput};
 
 /// Every problem [`Config::load`] could not see: rule packs that cannot be read (each of their
-/// problems), and targets whose `Input`, `InputPath` or `InputTransformer` EventBridge would
-/// refuse.
+/// problems), targets whose `Input`, `InputPath` or `InputTransformer` EventBridge would
+/// refuse, and buses whose configured rules exceed `[service]`'s rule limits.
 pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
     let mut problems = Vec::new();
+    // Per bus: rules and `$or` combinations, as the registry counts them.
+    let tally = |bus: &str, pattern: &str, per_bus: &mut BTreeMap<String, (usize, u64)>| {
+        let entry = per_bus.entry(bus.to_owned()).or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.saturating_add(
+            trailbell_pattern::Pattern::parse(pattern).map_or(1, |p| p.or_combinations()),
+        );
+    };
+    let mut per_bus: BTreeMap<String, (usize, u64)> = BTreeMap::new();
     for (index, pack) in config.rule_packs.iter().enumerate() {
+        let loaded = if pack.path == "builtin" {
+            Some(RulePack::builtin())
+        } else {
+            RulePack::load(Path::new(&pack.path)).ok()
+        };
+        if let Some(mut loaded) = loaded {
+            loaded.retain(|rule| rule.severity >= pack.min_severity);
+            for rule in loaded.rules() {
+                tally(&pack.event_bus_name, &rule.event_pattern, &mut per_bus);
+            }
+        }
         if pack.path != "builtin" {
             match RulePack::load(Path::new(&pack.path)) {
                 Ok(_) => {}
@@ -29,6 +50,33 @@ pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
             &pack.targets,
             &mut problems,
         );
+    }
+    for rule in &config.rules {
+        tally(&rule.event_bus_name, &rule.event_pattern, &mut per_bus);
+    }
+    let limits = config.service.rule_limits;
+    for (bus, (rules, combinations)) in &per_bus {
+        if *rules > limits.max_rules_per_bus {
+            problems.push(FileProblem::new(
+                file,
+                "rules",
+                format!(
+                    "{rules} rules on the bus {bus:?}: the limit is {} (service.max_rules_per_bus)",
+                    limits.max_rules_per_bus
+                ),
+            ));
+        }
+        if *combinations > limits.max_combinations_per_bus {
+            problems.push(FileProblem::new(
+                file,
+                "rules",
+                format!(
+                    "the rules on the bus {bus:?} compile into {combinations} $or combinations: \
+                     the limit is {} (service.max_combinations_per_bus)",
+                    limits.max_combinations_per_bus
+                ),
+            ));
+        }
     }
     for (index, rule) in config.rules.iter().enumerate() {
         check_targets(

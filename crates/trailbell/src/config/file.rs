@@ -32,6 +32,9 @@ const TOP_KEYS: &[&str] = &[
     "rules",
     "sources",
 ];
+/// The shortest API secret key accepted.
+const MIN_SECRET_CHARS: usize = 16;
+
 const RULE_STATES: &[&str] = &[
     "ENABLED",
     "DISABLED",
@@ -240,6 +243,13 @@ impl Reader<'_> {
             region: Option<String>,
             aws_endpoint_url: Option<String>,
             durability: Option<String>,
+            metrics_listen: Option<String>,
+            max_connections: Option<usize>,
+            header_read_timeout: Option<String>,
+            idle_timeout: Option<String>,
+            shutdown_timeout: Option<String>,
+            max_rules_per_bus: Option<usize>,
+            max_combinations_per_bus: Option<u64>,
         }
         let raw: Raw = match value {
             None => Raw::default(),
@@ -269,6 +279,60 @@ impl Reader<'_> {
                 crate::store::Durability::Process
             }
         };
+        let metrics_listen = raw.metrics_listen.as_deref().and_then(|text| {
+            let parsed = text.parse::<SocketAddr>().ok();
+            if parsed.is_none() {
+                self.problem(
+                    "service.metrics_listen",
+                    format!("{text:?} is not an address such as \"127.0.0.1:9821\""),
+                );
+            }
+            parsed
+        });
+        let defaults = crate::api::HttpLimits::default();
+        let mut duration = |key: &str, text: Option<&str>, default: Duration| match text {
+            None => default,
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(duration) if duration > Duration::ZERO => duration,
+                _ => {
+                    self.problem(
+                        &format!("service.{key}"),
+                        format!("{text:?} is not a positive duration such as \"10s\""),
+                    );
+                    default
+                }
+            },
+        };
+        let http = crate::api::HttpLimits {
+            max_connections: raw.max_connections.unwrap_or(defaults.max_connections),
+            header_read_timeout: duration(
+                "header_read_timeout",
+                raw.header_read_timeout.as_deref(),
+                defaults.header_read_timeout,
+            ),
+            idle_timeout: duration(
+                "idle_timeout",
+                raw.idle_timeout.as_deref(),
+                defaults.idle_timeout,
+            ),
+            shutdown_timeout: duration(
+                "shutdown_timeout",
+                raw.shutdown_timeout.as_deref(),
+                defaults.shutdown_timeout,
+            ),
+        };
+        let rule_defaults = crate::registry::RuleLimits::default();
+        let rule_limits = crate::registry::RuleLimits {
+            max_rules_per_bus: raw
+                .max_rules_per_bus
+                .unwrap_or(rule_defaults.max_rules_per_bus),
+            max_combinations_per_bus: raw
+                .max_combinations_per_bus
+                .unwrap_or(rule_defaults.max_combinations_per_bus),
+        };
+        if http.max_connections == 0 {
+            self.problem("service.max_connections", "must be at least 1");
+        }
         let account = raw.account.unwrap_or_else(|| "000000000000".to_owned());
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             self.problem(
@@ -291,6 +355,9 @@ impl Reader<'_> {
             region,
             aws_endpoint_url: raw.aws_endpoint_url,
             durability,
+            metrics_listen,
+            http,
+            rule_limits,
         })
     }
 
@@ -330,6 +397,17 @@ impl Reader<'_> {
         let mut access_keys = Vec::new();
         for (index, key) in raw.access_keys.into_iter().enumerate() {
             match resolve_secret(&key.secret_access_key, env) {
+                // A short secret can be guessed from one signed request; AWS's are 40 characters.
+                Ok(secret) if secret.expose().chars().count() < MIN_SECRET_CHARS => {
+                    self.problem(
+                        &format!("api.access_keys[{index}].secret_access_key"),
+                        format!(
+                            "the secret is {} characters long: use at least {MIN_SECRET_CHARS} \
+                             (AWS's are 40)",
+                            secret.expose().chars().count()
+                        ),
+                    );
+                }
                 Ok(secret) => access_keys.push((key.access_key_id, secret)),
                 Err(reason) => {
                     self.problem(

@@ -62,6 +62,12 @@ pub struct ServiceSettings {
     pub aws_endpoint_url: Option<String>,
     /// What an accepted event survives.
     pub durability: crate::store::Durability,
+    /// A second address serving only `/metrics` and `/health`; `None` for none.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The HTTP server's connection limit and timeouts.
+    pub http: crate::api::HttpLimits,
+    /// What the rules of one bus may cost.
+    pub rule_limits: crate::registry::RuleLimits,
 }
 
 /// `[api]`.

@@ -42,6 +42,26 @@ pub const DEFAULT_BUS: &str = "default";
 /// EventBridge's limit of targets per rule.
 pub const MAX_TARGETS_PER_RULE: usize = 5;
 
+/// What the rules of one bus may cost, API and configured rules together; PutRule beyond them is
+/// a `LimitExceededException` and a configuration beyond them is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleLimits {
+    /// Rules on one bus (EventBridge's default quota: 300).
+    pub max_rules_per_bus: usize,
+    /// `$or` combinations of all the bus's patterns together (each rule alone may have 1,000,
+    /// as in EventBridge): what the bus's compiled matcher costs.
+    pub max_combinations_per_bus: u64,
+}
+
+impl Default for RuleLimits {
+    fn default() -> Self {
+        RuleLimits {
+            max_rules_per_bus: 300,
+            max_combinations_per_bus: 20_000,
+        }
+    }
+}
+
 /// The registry's tables (see [`crate::store`]).
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS registry_buses (
@@ -150,6 +170,8 @@ struct Inner {
     /// Whether any archive may exist: PutEvents skips archiving (a trip to the store) when none
     /// does. Set when one is created, cleared only when the last is deleted.
     archives_exist: std::sync::atomic::AtomicBool,
+    /// See [`RuleLimits`].
+    rule_limits: Mutex<RuleLimits>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -178,10 +200,29 @@ impl Registry {
                 region: region.to_owned(),
                 changes,
                 archives_exist: std::sync::atomic::AtomicBool::new(true),
+                rule_limits: Mutex::new(RuleLimits::default()),
             }),
         };
         registry.refresh_archives_exist()?;
         Ok(registry)
+    }
+
+    /// Sets the limits later rule changes are held to.
+    pub fn set_rule_limits(&self, limits: RuleLimits) {
+        *self
+            .inner
+            .rule_limits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = limits;
+    }
+
+    /// The limits rule changes are held to.
+    pub fn rule_limits(&self) -> RuleLimits {
+        *self
+            .inner
+            .rule_limits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The account id in ARNs.

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use super::buses::{bus_exists, bus_not_found, limit_plus_one};
 use super::targets::{insert_target, load_targets};
-use super::{Registry, RegistryError, RuleState, StoredRule, now_ms};
+use super::{Registry, RegistryError, RuleLimits, RuleState, StoredRule, now_ms};
 
 /// What `PutRule` sets; targets, `ManagedBy` and extras of an existing rule are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,7 @@ impl Registry {
     /// Creates or updates a rule (EventBridge's `PutRule`) and returns its ARN. A rule managed
     /// by a config file cannot be changed (`ManagedRule`).
     pub fn put_rule(&self, update: &RuleUpdate) -> Result<String, RegistryError> {
+        let limits = self.rule_limits();
         self.change(|transaction| {
             require_bus(transaction, &update.event_bus_name)?;
             if let Some(row) = find_rule(transaction, &update.event_bus_name, &update.name)? {
@@ -72,7 +73,8 @@ impl Registry {
                     now_ms()
                 ],
             )?;
-            Ok(())
+            // Checked with the rule in place; an error rolls the transaction back.
+            check_bus_limits(transaction, &update.event_bus_name, &limits)
         })?;
         Ok(self.rule_arn(&update.event_bus_name, &update.name))
     }
@@ -190,6 +192,7 @@ impl Registry {
         managed_by: &str,
         rules: Vec<StoredRule>,
     ) -> Result<(), RegistryError> {
+        let limits = self.rule_limits();
         self.change(|transaction| {
             let wanted: HashSet<(String, String)> = rules
                 .iter()
@@ -208,8 +211,15 @@ impl Registry {
                     params![key.0, key.1],
                 )?;
             }
+            let buses: HashSet<String> = rules
+                .iter()
+                .map(|rule| rule.event_bus_name.clone())
+                .collect();
             for rule in rules {
                 upsert_managed(transaction, managed_by, rule)?;
+            }
+            for bus in &buses {
+                check_bus_limits(transaction, bus, &limits)?;
             }
             Ok(())
         })?;
@@ -288,6 +298,41 @@ fn upsert_managed(
             i64::try_from(position).unwrap_or(i64::MAX),
             target,
         )?;
+    }
+    Ok(())
+}
+
+/// `LimitExceeded` when the rules of `bus` are more, or compile into more `$or` combinations,
+/// than `limits` allow.
+fn check_bus_limits(
+    connection: &Connection,
+    bus: &str,
+    limits: &RuleLimits,
+) -> Result<(), RegistryError> {
+    let patterns: Vec<Option<String>> = connection
+        .prepare("SELECT event_pattern FROM registry_rules WHERE bus = ?1")?
+        .query_map([bus], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if patterns.len() > limits.max_rules_per_bus {
+        return Err(RegistryError::LimitExceeded(format!(
+            "The requested resource exceeds the maximum number allowed: event bus {bus} may have \
+             {} rules.",
+            limits.max_rules_per_bus
+        )));
+    }
+    let combinations = patterns
+        .iter()
+        .flatten()
+        .map(|text| {
+            trailbell_pattern::Pattern::parse(text).map_or(1, |pattern| pattern.or_combinations())
+        })
+        .fold(0_u64, u64::saturating_add);
+    if combinations > limits.max_combinations_per_bus {
+        return Err(RegistryError::LimitExceeded(format!(
+            "The rules of event bus {bus} would compile into {combinations} $or combinations; \
+             the limit is {}.",
+            limits.max_combinations_per_bus
+        )));
     }
     Ok(())
 }

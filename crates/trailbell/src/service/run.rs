@@ -102,6 +102,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 /// A running service.
 pub struct Service {
     api_address: SocketAddr,
+    metrics_address: Option<SocketAddr>,
     store_path: PathBuf,
     metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
@@ -145,6 +146,7 @@ impl Service {
         let registry =
             Registry::open(&store_path, &config.service.account, &config.service.region)?;
         registry.leave_checkpoints_to_background()?;
+        registry.set_rule_limits(config.service.rule_limits);
         let managed = managed_rules(&config)?;
         let rules = managed.len();
         registry.replace_managed_rules(CONFIG_OWNER, managed)?;
@@ -211,7 +213,20 @@ impl Service {
         state.region = config.service.region.clone();
         state.metrics = Arc::clone(&metrics);
         state.destinations = Some(destinations.clone());
-        let extra = operations_router(Arc::clone(&metrics), store_path.clone());
+        state.limits.http = config.service.http;
+        let mut extra = operations_router(Arc::clone(&metrics), store_path.clone());
+        let metrics_address = match config.service.metrics_listen {
+            Some(address) => {
+                let (served, bound) =
+                    serve_metrics(address, extra, config.service.http, shutdown_rx.clone()).await?;
+                background.push(served);
+                // The API's address then answers /health but not /metrics (decision 0020).
+                extra = operations_router(Arc::clone(&metrics), store_path.clone())
+                    .layer(axum::middleware::from_fn(without_metrics));
+                Some(bound)
+            }
+            None => None,
+        };
         let mut api_shutdown = shutdown_rx.clone();
         let api = tokio::spawn(crate::api::serve_with(listener, state, extra, async move {
             let _ = api_shutdown.wait_for(|stop| *stop).await;
@@ -269,6 +284,7 @@ impl Service {
 
         Ok(Service {
             api_address,
+            metrics_address,
             store_path,
             metrics,
             shutdown,
@@ -286,6 +302,11 @@ impl Service {
     /// Where the API listens (the port is the real one when 0 was configured).
     pub fn api_address(&self) -> SocketAddr {
         self.api_address
+    }
+
+    /// Where `/metrics` is served apart from the API (`service.metrics_listen`), if anywhere.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// The store file.
@@ -606,6 +627,42 @@ async fn sleep_or_forever(wait: Option<Duration>) {
         Some(wait) => tokio::time::sleep(wait).await,
         None => std::future::pending().await,
     }
+}
+
+/// Serves `router` (`/health`, `/metrics`) on `address` until shutdown.
+async fn serve_metrics(
+    address: SocketAddr,
+    router: axum::Router,
+    limits: crate::api::HttpLimits,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(JoinHandle<()>, SocketAddr), ServiceError> {
+    let listen_error = |source| ServiceError::Listen { address, source };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
+    tracing::info!(address = %bound, "Metrics listening.");
+    let served = tokio::spawn(crate::api::connections::serve(
+        listener,
+        router,
+        limits,
+        async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        },
+    ));
+    Ok((served, bound))
+}
+
+/// Hides `/metrics` on the API's address when it has an address of its own.
+async fn without_metrics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if request.uri().path() == "/metrics" {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 /// `/health` and `/metrics`.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Destination, DestinationKind, file, slack, sns, sqs, stdout, webhook};
 use crate::outbox::MessageAttributes;
+use crate::secret::Redactor;
 
 /// The longest response body kept with a failure or a delivery, in bytes.
 pub const BODY_EXCERPT_BYTES: usize = 1024;
@@ -115,11 +116,11 @@ impl DeliveryError {
         matches!(self.kind, FailureKind::Retryable { .. })
     }
 
-    /// The text with every secret replaced by `***`.
+    /// The text with every secret, in every form, replaced by `***`.
     #[must_use]
-    pub fn redacted(mut self, secrets: &[&str]) -> DeliveryError {
-        self.message = redact(&self.message, secrets);
-        self.body = self.body.map(|body| redact(&body, secrets));
+    pub fn redacted(mut self, redactor: &Redactor) -> DeliveryError {
+        self.message = redactor.redact(&self.message);
+        self.body = self.body.map(|body| redactor.redact(&body));
         self
     }
 }
@@ -205,15 +206,13 @@ impl TargetClient {
     }
 }
 
-/// `text` with every non-empty secret replaced by `***`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut text = text.to_owned();
-    for secret in secrets {
-        if !secret.is_empty() && text.contains(secret) {
-            text = text.replace(secret, "***");
-        }
+impl Delivered {
+    /// The kept answer with every secret, in every form, replaced by `***`.
+    #[must_use]
+    pub fn redacted(mut self, redactor: &Redactor) -> Delivered {
+        self.body = self.body.map(|body| redactor.redact(&body));
+        self
     }
-    text
 }
 
 /// The first [`BODY_EXCERPT_BYTES`] of `body`, cut at a character boundary.
@@ -250,8 +249,12 @@ mod tests {
     #[test]
     fn redact_replaces_every_secret_occurrence() {
         let text = "POST https://hooks.example/T0/SECRET failed; SECRET again";
+        let mut redactor = Redactor::default();
+        redactor.add("SECRET");
+        redactor.add("");
+        let error = DeliveryError::retryable("X", text).redacted(&redactor);
         assert_eq!(
-            redact(text, &["SECRET", ""]),
+            error.message,
             "POST https://hooks.example/T0/*** failed; *** again"
         );
     }

@@ -24,24 +24,40 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|err| format!("cannot build an HTTP client: {}", err.without_url()))
 }
 
-/// An answer read in full: status, headers, the start of the body.
+/// The most of an answer's body read: enough for Slack's JSON (which echoes the message) and for
+/// the excerpt the outbox keeps; the rest is never read, and the connection is dropped.
+pub const ANSWER_READ_BYTES: usize = 64 * 1024;
+
+/// An answer: status, headers, the start of the body.
 #[derive(Debug)]
 pub struct Answer {
     /// The status.
     pub status: StatusCode,
     /// The headers.
     pub headers: HeaderMap,
-    /// The whole body as text (lossy).
+    /// The body's first [`ANSWER_READ_BYTES`] as text (lossy).
     pub body: String,
 }
 
-/// Sends `request` and reads the whole answer; failures to connect, timeouts and broken answers
-/// are retryable [`DeliveryError`]s without the URL.
+/// Sends `request` and reads at most [`ANSWER_READ_BYTES`] of the answer, so that a huge or endless
+/// answer costs neither memory nor time; failures to connect, timeouts and broken answers are
+/// retryable [`DeliveryError`]s without the URL.
 pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, DeliveryError> {
-    let response = request.send().await.map_err(transport_error)?;
+    let mut response = request.send().await.map_err(transport_error)?;
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.bytes().await.map_err(transport_error)?;
+    let mut bytes = Vec::new();
+    while bytes.len() < ANSWER_READ_BYTES {
+        match response.chunk().await.map_err(transport_error)? {
+            Some(chunk) => {
+                let room = ANSWER_READ_BYTES - bytes.len();
+                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            None => break,
+        }
+    }
+    // Dropping the response closes its connection instead of reading the rest.
+    drop(response);
     Ok(Answer {
         status,
         headers,

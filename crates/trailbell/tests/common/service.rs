@@ -40,7 +40,38 @@ impl ServiceProcess {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> ServiceProcess {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_trailbell"));
+        ServiceProcess::start_from(
+            Command::new(env!("CARGO_BIN_EXE_trailbell")),
+            config,
+            data_dir,
+            env,
+            args,
+        )
+    }
+
+    /// Like [`ServiceProcess::start_with_env`], with at most `open_files` file descriptors.
+    pub fn start_with_open_files(
+        config: Option<&str>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        open_files: u32,
+    ) -> ServiceProcess {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {open_files} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_trailbell"),
+        ]);
+        ServiceProcess::start_from(command, config, data_dir, env, &[])
+    }
+
+    fn start_from(
+        mut command: Command,
+        config: Option<&str>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> ServiceProcess {
         command
             .arg("run")
             .arg("--data-dir")

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::targets::SlackDestination;
 use crate::targets::client::{Delivered, DeliveryError, FailureKind, Outgoing, excerpt};
 use crate::targets::http;
@@ -33,6 +33,8 @@ const TRANSIENT_API_ERRORS: &[&str] = &[
 pub struct SlackClient {
     http: reqwest::Client,
     mode: Mode,
+    /// The URL or token, in the forms an answer may echo.
+    redactor: Redactor,
 }
 
 #[derive(Debug)]
@@ -72,9 +74,15 @@ impl SlackClient {
                 }
             }
         };
+        let mut redactor = Redactor::default();
+        match &mode {
+            Mode::Webhook { url } => redactor.add_url(url.expose()),
+            Mode::Api { token, .. } => redactor.add(token.expose()),
+        }
         Ok(SlackClient {
             http: http::client(timeout)?,
             mode,
+            redactor,
         })
     }
 
@@ -96,14 +104,9 @@ impl SlackClient {
                     .await
             }
         };
-        result.map_err(|err| err.redacted(&[self.secret()]))
-    }
-
-    fn secret(&self) -> &str {
-        match &self.mode {
-            Mode::Webhook { url } => url.expose(),
-            Mode::Api { token, .. } => token.expose(),
-        }
+        result
+            .map(|delivered| delivered.redacted(&self.redactor))
+            .map_err(|err| err.redacted(&self.redactor))
     }
 
     async fn deliver_webhook(

@@ -9,7 +9,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use super::client::{Delivered, DeliveryError, Outgoing, excerpt};
 use super::http;
 use super::{WebhookAuth, WebhookDestination};
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 
 /// The header carrying the outbox row's idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -21,6 +21,8 @@ pub struct WebhookClient {
     endpoint: Secret,
     headers: Vec<(HeaderName, Secret)>,
     auth: Option<WebhookAuth>,
+    /// Every configured secret, in the forms an answer may echo.
+    redactor: Redactor,
 }
 
 impl WebhookClient {
@@ -40,7 +42,20 @@ impl WebhookClient {
         }
         url::Url::parse(config.endpoint.expose())
             .map_err(|_| "the webhook endpoint is not a valid URL".to_owned())?;
+        let mut redactor = Redactor::default();
+        redactor.add_url(config.endpoint.expose());
+        for (_, value) in &config.headers {
+            redactor.add(value.expose());
+        }
+        match &config.auth {
+            Some(WebhookAuth::ApiKey { value, .. }) => redactor.add(value.expose()),
+            Some(WebhookAuth::Basic { username, password }) => {
+                redactor.add_basic(username, password.expose());
+            }
+            None => {}
+        }
         Ok(WebhookClient {
+            redactor,
             http: http::client(timeout)?,
             endpoint: config.endpoint.clone(),
             headers,
@@ -84,18 +99,9 @@ impl WebhookClient {
                 Err(http::failure(&answer, None))
             }
         });
-        result.map_err(|err| err.redacted(&self.secrets()))
-    }
-
-    /// Everything that must not appear in an error.
-    fn secrets(&self) -> Vec<&str> {
-        let mut secrets = vec![self.endpoint.expose()];
-        secrets.extend(self.headers.iter().map(|(_, value)| value.expose()));
-        match &self.auth {
-            Some(WebhookAuth::ApiKey { value, .. }) => secrets.push(value.expose()),
-            Some(WebhookAuth::Basic { password, .. }) => secrets.push(password.expose()),
-            None => {}
-        }
-        secrets
+        // An answer may echo the request (its path, its headers): what is kept is redacted.
+        result
+            .map(|delivered| delivered.redacted(&self.redactor))
+            .map_err(|err| err.redacted(&self.redactor))
     }
 }
