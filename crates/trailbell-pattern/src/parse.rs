@@ -130,10 +130,8 @@ fn parse_object(
     let mut pattern = ObjectPattern::default();
     for (name, value) in object {
         let at = path.field(name);
-        if name == "$or"
-            && let Some(branches) = parse_or(value, &at, depth, limits)?
-        {
-            pattern.ors.push(branches);
+        if name == "$or" {
+            pattern.ors.push(parse_or(value, &at, depth, limits)?);
             continue;
         }
         let field = match value {
@@ -166,19 +164,26 @@ fn parse_object(
     Ok(pattern)
 }
 
-/// Reads a `$or`. Returns `None` when the array holds no object, so that `$or` is an ordinary field
-/// name, as event-ruler reads it.
+/// Reads a `$or`: an array of at least two objects. `$or` is always the operator, never a field
+/// name, as event-ruler reads it; so anything else under that name is refused.
 fn parse_or(
     value: &Value,
     path: &JsonPath,
     depth: usize,
     limits: &Limits,
-) -> Result<Option<Vec<ObjectPattern>>, PatternError> {
+) -> Result<Vec<ObjectPattern>, PatternError> {
     let Value::Array(items) = value else {
-        return Ok(None);
+        return Err(PatternError::new(
+            path.as_str(),
+            "It must be an Array followed with $or.",
+        ));
     };
-    if !items.is_empty() && !items.iter().any(Value::is_object) {
-        return Ok(None);
+    // Each element's kind first, then the count, then the branches: event-ruler's order.
+    if let Some(bad) = items.iter().position(|item| !item.is_object()) {
+        return Err(PatternError::new(
+            path.index(bad).as_str(),
+            "Only JSON object is allowed in array of $or relationship.",
+        ));
     }
     if items.len() < 2 {
         return Err(PatternError::new(
@@ -189,15 +194,9 @@ fn parse_or(
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| match item {
-            Value::Object(branch) => parse_object(branch, &path.index(i), depth + 1, limits),
-            _ => Err(PatternError::new(
-                path.index(i).as_str(),
-                "Only JSON object is allowed in array of $or relationship.",
-            )),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .filter_map(|(i, item)| item.as_object().map(|branch| (i, branch)))
+        .map(|(i, branch)| parse_object(branch, &path.index(i), depth + 1, limits))
+        .collect()
 }
 
 /// How many conjunctions the pattern expands into, saturating.

@@ -26,17 +26,24 @@ struct Case {
     error_reason: Option<String>,
 }
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/patterns")
-}
+/// trailbell's own corpus, and the cases harvested from aws/event-ruler's tests with its answers.
+const CORPUS_DIRS: &[&str] = &["testdata/patterns", "testdata/event-ruler"];
 
-fn load() -> Vec<(String, Case)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("testdata/patterns exists")
+fn corpus_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("readable directory entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
+    files
+}
+
+fn load() -> Vec<(String, Case)> {
+    let files: Vec<PathBuf> = CORPUS_DIRS.iter().flat_map(|d| corpus_files(d)).collect();
     let mut cases = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable corpus file");
@@ -56,6 +63,11 @@ fn corpus_is_large_and_names_are_unique() {
     let names: BTreeSet<&str> = cases.iter().map(|(_, c)| c.name.as_str()).collect();
     assert_eq!(names.len(), cases.len(), "case names must be unique");
     assert!(cases.len() >= 400, "only {} cases", cases.len());
+    let harvested = cases
+        .iter()
+        .filter(|(_, c)| c.name.starts_with("er-"))
+        .count();
+    assert!(harvested >= 200, "only {harvested} cases from event-ruler");
     for (file, case) in &cases {
         let valid = case.event.is_some() && case.matches.is_some() && case.error_path.is_none();
         let error = case.event.is_none() && case.matches.is_none() && case.error_path.is_some();

@@ -15,8 +15,10 @@ use crate::path::JsonPath;
 pub(crate) enum AnythingBut {
     /// Strings, or numbers, never both.
     Values(Vec<Literal>),
-    Prefix(String),
-    Suffix(String),
+    /// Non-empty prefixes: a string or a list of strings, as event-ruler reads it.
+    Prefixes(Vec<String>),
+    /// Non-empty suffixes, likewise.
+    Suffixes(Vec<String>),
     /// Lowercased values.
     EqualsIgnoreCase(Vec<String>),
     Wildcards(Vec<Wildcard>),
@@ -72,8 +74,8 @@ impl AnythingBut {
                 };
                 let at = path.field(key);
                 match key.as_str() {
-                    "prefix" => parse_string(value, &at, "prefix").map(AnythingBut::Prefix),
-                    "suffix" => parse_string(value, &at, "suffix").map(AnythingBut::Suffix),
+                    "prefix" => affixes(value, &at).map(AnythingBut::Prefixes),
+                    "suffix" => affixes(value, &at).map(AnythingBut::Suffixes),
                     "equals-ignore-case" => {
                         string_or_list(value, &at, "equals-ignore-case").map(|list| {
                             AnythingBut::EqualsIgnoreCase(
@@ -113,8 +115,12 @@ impl AnythingBut {
         };
         match self {
             AnythingBut::Values(values) => !values.iter().any(|l| l.accepts(value)),
-            AnythingBut::Prefix(p) => !text.is_some_and(|s| s.starts_with(p.as_str())),
-            AnythingBut::Suffix(p) => !text.is_some_and(|s| s.ends_with(p.as_str())),
+            AnythingBut::Prefixes(ps) => {
+                !text.is_some_and(|s| ps.iter().any(|p| s.starts_with(p.as_str())))
+            }
+            AnythingBut::Suffixes(ps) => {
+                !text.is_some_and(|s| ps.iter().any(|p| s.ends_with(p.as_str())))
+            }
             AnythingBut::EqualsIgnoreCase(values) => match text {
                 Some(s) => {
                     let folded = fold_case(s);
@@ -126,6 +132,34 @@ impl AnythingBut {
                 !text.is_some_and(|s| wildcards.iter().any(|w| w.accepts(s)))
             }
         }
+    }
+}
+
+/// The operand of anything-but's prefix or suffix: a string or a non-empty list of strings, none
+/// empty. An empty affix would exclude every string; event-ruler refuses it, and so does trailbell.
+fn affixes(value: &Value, path: &JsonPath) -> Result<Vec<String>, PatternError> {
+    let check = |item: &Value, at: &JsonPath| match item {
+        Value::String(s) if s.is_empty() => Err(PatternError::new(
+            at.as_str(),
+            "Null prefix/suffix not allowed",
+        )),
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(PatternError::new(
+            at.as_str(),
+            "prefix/suffix match pattern must be a string",
+        )),
+    };
+    match value {
+        Value::Array(items) if items.is_empty() => Err(PatternError::new(
+            path.as_str(),
+            "Empty arrays are not allowed",
+        )),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| check(item, &path.index(i)))
+            .collect(),
+        item => check(item, path).map(|s| vec![s]),
     }
 }
 

@@ -42,9 +42,10 @@ impl Cidr {
             IpAddr::V4(a) => (true, u128::from(u32::from(a)), 32),
             IpAddr::V6(a) => (false, u128::from(a), 128),
         };
-        if length > width {
+        // A whole-width mask names one address, which an exact value matches; event-ruler refuses it.
+        if length >= width {
             let family = if v4 { "IPv4" } else { "IPv6" };
-            return Err(error(format!("{family} mask bits must be <= {width}")));
+            return Err(error(format!("{family} mask bits must be < {width}")));
         }
         let mask = prefix_mask(length, width);
         Ok(Cidr {
@@ -93,7 +94,7 @@ mod tests {
         assert!(!cidr("0.0.0.0/0").contains_str("::1"));
         assert!(cidr("2001:db8::/32").contains_str("2001:db8:ffff::1"));
         assert!(cidr("::/0").contains_str("::1"));
-        assert!(cidr("::1/128").contains_str("0:0:0:0:0:0:0:1"));
+        assert!(cidr("::/127").contains_str("0:0:0:0:0:0:0:1"));
         assert!(!cidr("10.0.0.0/8").contains_str("not an address"));
     }
 

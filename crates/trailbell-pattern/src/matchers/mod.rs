@@ -139,6 +139,14 @@ impl ValueMatcher {
                 AnythingBut::parse(operand, &at, limits).map(ValueMatcher::AnythingBut)
             }
             "numeric" => NumericRange::parse(operand, &at).map(ValueMatcher::Numeric),
+            // event-ruler's explicit exact match: strings only; the same as the bare string.
+            "exactly" => match operand {
+                Value::String(_) => Literal::parse(operand, &at).map(ValueMatcher::Exact),
+                _ => Err(PatternError::new(
+                    at.as_str(),
+                    "exact match pattern must be a string",
+                )),
+            },
             "exists" => match operand {
                 Value::Bool(b) => Ok(ValueMatcher::Exists(*b)),
                 _ => Err(PatternError::new(

@@ -1,4 +1,4 @@
-//! numeric: `=`, `<`, `<=`, `>`, `>=`, with at most one lower and one upper bound.
+//! numeric: `=`, `<`, `<=`, `>`, `>=`, with at most one lower and one upper bound, lower first.
 
 use serde_json::Value;
 
@@ -47,7 +47,8 @@ impl NumericRange {
         // Walk operator-number pairs in order and blame the first element that does not fit.
         for i in (0..items.len()).step_by(2) {
             let op_path = path.index(i);
-            if i >= 4 || saw_equals {
+            // The lower bound comes first, as event-ruler requires: an upper bound ends the range.
+            if i >= 4 || saw_equals || (i == 2 && range.upper.is_some()) {
                 return Err(PatternError::new(
                     op_path.as_str(),
                     "Too many elements in numeric expression",
@@ -113,15 +114,15 @@ impl NumericRange {
         if saw_equals {
             range.upper = range.lower;
         }
-        if let (Some(lower), Some(upper)) = (range.lower, range.upper) {
-            let empty = lower.value > upper.value
-                || (lower.value == upper.value && !(lower.inclusive && upper.inclusive));
-            if empty {
-                return Err(PatternError::new(
-                    path.as_str(),
-                    "Bottom must be less than top",
-                ));
-            }
+        // Two bounds must leave an interval, not one point, as event-ruler requires: a single value
+        // is written with "=".
+        if let (false, Some(lower), Some(upper)) = (saw_equals, range.lower, range.upper)
+            && lower.value >= upper.value
+        {
+            return Err(PatternError::new(
+                path.as_str(),
+                "Bottom must be less than top",
+            ));
         }
         Ok(range)
     }
