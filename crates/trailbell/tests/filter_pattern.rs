@@ -122,3 +122,216 @@ fn test_metric_filter_reads_the_pattern_from_a_file() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(stdout(&output).contains("\"eventNumber\": 1"));
 }
+
+/// A scratch directory for one test, emptied first.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[test]
+fn rules_test_names_every_difference_between_the_cis_filters_and_the_pack() {
+    let output = common::run(&["rules", "test"]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let differences: Vec<&str> = stdout(&output)
+        .lines()
+        .filter(|l| l.starts_with("differs "))
+        .collect();
+    // Each is a documented difference (testdata/filter-patterns/README.md): the CIS filters
+    // count failed calls and calls the pack files under a sibling rule; the pack alerts on
+    // successful changes, on root sign-ins without MFA, and on more event names.
+    let expected = [
+        // CloudWatch.5 is one filter for both CloudTrail rules, failed calls included.
+        r#"differs cloudtrail-created-or-started / "logging stopped": the event pattern does not match, the filter pattern matches"#,
+        r#"differs cloudtrail-stopped-or-changed / "management events no longer recorded": the event pattern matches, the filter pattern does not"#,
+        r#"differs cloudtrail-stopped-or-changed / "logging started": the event pattern does not match, the filter pattern matches"#,
+        r#"differs cloudtrail-stopped-or-changed / "StopLogging denied": the event pattern does not match, the filter pattern matches"#,
+        // CloudWatch.6 wants errorMessage "Failed authentication"; an unknown user gets another.
+        r#"differs console-sign-in-failed / "no such user in the account": the event pattern matches, the filter pattern does not"#,
+        // CloudWatch.3: IAM users only, and MFAUsed compared case-sensitively with "Yes".
+        r#"differs console-sign-in-without-mfa / "root, MFAUsed No": the event pattern matches, the filter pattern does not"#,
+        r#"differs console-sign-in-without-mfa / "root, no MFAUsed field at all": the event pattern matches, the filter pattern does not"#,
+        r#"differs console-sign-in-without-mfa / "IAM user, MFAUsed YES": the event pattern does not match, the filter pattern matches"#,
+        r#"differs console-sign-in-without-mfa / "IAM user, MFAUsed yes": the event pattern does not match, the filter pattern matches"#,
+        // CloudWatch.1: invokedBy NOT EXISTS leaves out root's console actions (signin.amazonaws.com).
+        r#"differs root-account-used / "root attaches a policy in the console": the event pattern matches, the filter pattern does not"#,
+        // CloudWatch.8 has no public-access-block calls, counts failures, and covers both S3 rules.
+        r#"differs s3-bucket-access-changed / "bucket public access block turned off": the event pattern matches, the filter pattern does not"#,
+        r#"differs s3-bucket-access-changed / "bucket public access block deleted": the event pattern matches, the filter pattern does not"#,
+        r#"differs s3-bucket-access-changed / "account public access block turned off": the event pattern matches, the filter pattern does not"#,
+        r#"differs s3-bucket-access-changed / "bucket policy change denied": the event pattern does not match, the filter pattern matches"#,
+        r#"differs s3-bucket-access-changed / "CORS configuration (see s3-bucket-configuration-changed)": the event pattern does not match, the filter pattern matches"#,
+        r#"differs s3-bucket-configuration-changed / "bucket policy (see s3-bucket-access-changed)": the event pattern does not match, the filter pattern matches"#,
+        // CloudWatch.10 predates ModifySecurityGroupRules, and counts failed calls.
+        r#"differs security-group-changed / "rule modified": the event pattern matches, the filter pattern does not"#,
+        r#"differs security-group-changed / "ingress denied (nothing changed)": the event pattern does not match, the filter pattern matches"#,
+        // CloudWatch.2 is the CIS v1.2 form, without the HeadBucket and log-delivery exclusions.
+        r#"differs unauthorized-api-call / "S3 HeadBucket denied": the event pattern does not match, the filter pattern matches"#,
+        r#"differs unauthorized-api-call / "log delivery denied": the event pattern does not match, the filter pattern matches"#,
+    ];
+    assert_eq!(differences, expected);
+}
+
+#[test]
+fn a_rule_written_only_as_a_filter_pattern_is_tested_and_scanned() {
+    let dir = scratch_dir("filter-only-rule");
+    std::fs::write(
+        dir.join("no-mfa.toml"),
+        format!(
+            r#"name = "no-mfa"
+title = "Console sign-in without MFA"
+severity = "high"
+description = "The seed's metric filter."
+filter_pattern = '{SEED}'
+
+[[tests]]
+name = "no MFA"
+event = "console-login-iam-no-mfa"
+matches = true
+
+[[tests]]
+name = "MFA"
+event = "console-login-iam-mfa"
+matches = false
+"#
+        ),
+    )
+    .expect("written");
+    let dir_arg = dir.display().to_string();
+    let output = common::run(&["rules", "test", &dir_arg]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    assert_eq!(stdout(&output), "4 passed, 0 failed\n");
+
+    // The rule runs in the compiled matcher like any other: scan the sample archive with it.
+    let output = common::run(&[
+        "scan",
+        "--rules",
+        &dir_arg,
+        "--format",
+        "jsonl",
+        "testdata/AWSLogs",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let alerts: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v.get("rule").is_some())
+        .collect();
+    assert!(!alerts.is_empty(), "{}", stdout(&output));
+    assert!(alerts.iter().all(|a| a["rule"] == "no-mfa"), "{alerts:?}");
+}
+
+#[test]
+fn a_pinned_filter_answer_that_does_not_hold_fails_the_test() {
+    let dir = scratch_dir("filter-pinned");
+    std::fs::write(
+        dir.join("r.toml"),
+        format!(
+            r#"name = "r"
+title = "t"
+severity = "low"
+description = "d"
+event_pattern = '{{"detail": {{"eventName": ["ConsoleLogin"]}}}}'
+filter_pattern = '{SEED}'
+
+[[tests]]
+name = "MFA"
+event = "console-login-iam-mfa"
+matches = true
+filter_matches = true
+"#
+        ),
+    )
+    .expect("written");
+    let output = common::run(&["rules", "test", &dir.display().to_string()]);
+    assert_eq!(code(&output), 1, "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output)
+            .starts_with(r#"FAIL r / "MFA (filter_pattern)": expected a match, got none"#),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_filter_without_an_exact_translation_needs_an_event_pattern_beside_it() {
+    let dir = scratch_dir("filter-inexact");
+    std::fs::write(
+        dir.join("r.toml"),
+        r#"name = "r"
+title = "t"
+severity = "low"
+description = "d"
+filter_pattern = '{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS}'
+"#,
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("s.toml"),
+        r#"name = "s"
+title = "t"
+severity = "low"
+description = "d"
+filter_pattern = '{ $.a = }'
+"#,
+    )
+    .expect("written");
+    let output = common::run(&["rules", "test", &dir.display().to_string()]);
+    assert_eq!(code(&output), 2, "{}{}", stdout(&output), stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("r.toml: filter_pattern: this filter pattern has no exact event-pattern form"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "s.toml: filter_pattern: Invalid filter pattern: expected a value (at column 9)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_rules_take_a_filter_pattern_in_place_of_an_event_pattern() {
+    let dir = scratch_dir("filter-config");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!(
+            "[api]\nauthentication = \"disabled\"\n\n[[rules]]\nName = \"no-mfa\"\nFilterPattern = '{SEED}'\n"
+        ),
+    )
+    .expect("written");
+    let output = common::run(&["validate", &good.display().to_string()]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"[[rules]]
+Name = "inexact"
+FilterPattern = '{ $.a NOT EXISTS }'
+
+[[rules]]
+Name = "neither"
+
+[[rules]]
+Name = "invalid-beside"
+EventPattern = '{"source": ["aws.signin"]}'
+FilterPattern = '{ $.a = x'
+"#,
+    )
+    .expect("written");
+    let output = common::run(&["validate", &bad.display().to_string()]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let err = stderr(&output);
+    for expected in [
+        "rules[0].FilterPattern: this filter pattern has no exact event-pattern form",
+        "rules[1].EventPattern: missing: a rule needs EventPattern or FilterPattern",
+        "rules[2].FilterPattern: Invalid filter pattern: expected `}` closing the JSON pattern",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}

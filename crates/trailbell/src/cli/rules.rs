@@ -91,6 +91,18 @@ fn write_report(report: &TestReport, out: &mut impl Write) -> io::Result<()> {
         );
         writeln!(out, "{}", sanitize::for_terminal(&line))?;
     }
+    for difference in &report.differences {
+        let (event, filter) = if difference.event_pattern_matches {
+            ("matches", "does not")
+        } else {
+            ("does not match", "matches")
+        };
+        let line = format!(
+            "differs {} / {:?}: the event pattern {event}, the filter pattern {filter}",
+            difference.rule, difference.test
+        );
+        writeln!(out, "{}", sanitize::for_terminal(&line))?;
+    }
     for rule in &report.untested {
         let line = format!("warning: rule {rule:?} has no tests");
         writeln!(out, "{}", sanitize::for_terminal(&line))?;
@@ -194,6 +206,7 @@ mod tests {
             severity,
             description: "d".to_owned(),
             event_pattern: "{}".to_owned(),
+            filter_pattern: None,
             cis: Vec::new(),
             noise: trailbell::noise::NoiseSettings::default(),
             tests: Vec::new(),
@@ -235,6 +248,7 @@ mod tests {
             passed: 3,
             failures: Vec::new(),
             untested: vec!["lonely".to_owned()],
+            differences: Vec::new(),
         };
         write_report(&report, &mut out).expect("writes to a Vec");
         assert_eq!(
