@@ -335,3 +335,80 @@ FilterPattern = '{ $.a = x'
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+/// Every built-in fixture envelope, and each again as a failed call (`errorCode` AccessDenied)
+/// and as a successful one (no `errorCode`): the record corpus the CIS filters and the pack's
+/// event patterns are compared on.
+fn envelope_corpus() -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for dir in ["rules/events", "testdata/envelopes"] {
+        let mut paths: Vec<_> = std::fs::read_dir(workspace_root().join(dir))
+            .expect("fixture directory")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let envelope: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = format!("{dir}/{stem}");
+            let mut failed = envelope.clone();
+            failed["detail"]["errorCode"] = "AccessDenied".into();
+            let mut succeeded = envelope.clone();
+            if let Some(detail) = succeeded["detail"].as_object_mut() {
+                detail.remove("errorCode");
+                detail.remove("errorMessage");
+            }
+            out.push((name.clone(), envelope));
+            out.push((format!("{name} +errorCode"), failed));
+            out.push((format!("{name} -errorCode"), succeeded));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_cis_filters_and_the_pack_differ_only_as_documented() {
+    use trailbell::rules::RulePack;
+    use trailbell_pattern::{FilterPattern, Pattern};
+
+    let corpus = envelope_corpus();
+    let mut lines = Vec::new();
+    for rule in RulePack::builtin().rules() {
+        let Some(filter) = &rule.filter_pattern else {
+            continue;
+        };
+        let filter = FilterPattern::parse(filter).expect("built-in filters are valid");
+        let pattern = Pattern::parse(&rule.event_pattern).expect("built-in patterns are valid");
+        for (name, envelope) in &corpus {
+            let event = pattern
+                .matches(envelope.to_string().as_bytes())
+                .expect("an object");
+            let by_filter = filter.matches_record(&envelope["detail"]);
+            if event != by_filter {
+                let side = if event {
+                    "event pattern only"
+                } else {
+                    "filter pattern only"
+                };
+                lines.push(format!("{} | {name} | {side}", rule.name));
+            }
+        }
+    }
+    let found = lines.join("\n") + "\n";
+    let path = workspace_root().join("testdata/filter-patterns/pack-differences.txt");
+    let documented = std::fs::read_to_string(&path).unwrap_or_default();
+    let documented: String = documented
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        found == documented,
+        "the differences changed; found:\n{found}"
+    );
+}
