@@ -57,7 +57,10 @@ mod reference;
 
 pub use compiled::{Cache, Matcher, MatcherBuilder, RuleId, TextRequirements};
 pub use error::{EventError, PatternError};
-pub use filter::{FilterError, FilterMatcher, FilterMatcherBuilder, FilterPattern, Translation};
+pub use filter::{
+    FilterError, FilterMatcher, FilterMatcherBuilder, FilterPattern, NoFilterForm, Translation,
+    filter_pattern_for,
+};
 pub use limits::Limits;
 pub use parse::Pattern;
 pub use reference::ReferenceMatcher;

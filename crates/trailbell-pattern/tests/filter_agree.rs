@@ -108,7 +108,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn compiled_agrees_with_direct(texts in prop::collection::vec(filter(), 1..4), rec in record()) {
+    fn compiled_agrees_with_direct(
+        texts in prop::collection::vec(filter(), 1..4),
+        rec in prop_oneof![record(), dense_record()],
+    ) {
         let filters: Vec<FilterPattern> = texts
             .iter()
             .map(|t| FilterPattern::parse(t).expect("generated patterns are valid"))
@@ -163,5 +166,70 @@ proptest! {
             let _ = filter.matches_message("{\"a\": [1, {\"b\": \"x\"}]}");
             let _ = filter.translation();
         }
+    }
+}
+
+fn eb_matcher() -> impl Strategy<Value = Value> {
+    // Mostly matchers with a filter form, so that most generated patterns convert.
+    prop_oneof![
+        4 => Just(json!("x")),
+        2 => Just(json!("Yes")),
+        3 => Just(json!(5)),
+        2 => Just(json!(true)),
+        2 => Just(Value::Null),
+        3 => Just(json!({"prefix": "x"})),
+        2 => Just(json!({"prefix": ""})),
+        2 => Just(json!({"suffix": "y"})),
+        2 => Just(json!({"wildcard": "x*y"})),
+        3 => Just(json!({"anything-but": "x"})),
+        2 => Just(json!({"anything-but": 5})),
+        1 => Just(json!({"anything-but": ["x", "y"]})),
+        2 => Just(json!({"anything-but": {"prefix": "x"}})),
+        2 => Just(json!({"numeric": [">", 0]})),
+        2 => Just(json!({"numeric": ["<=", 5]})),
+        1 => Just(json!({"numeric": [">", 0, "<", 5]})),
+        3 => Just(json!({"exists": true})),
+        1 => Just(json!({"exists": false})),
+        1 => Just(json!({"equals-ignore-case": "x"})),
+    ]
+}
+
+fn eb_record_pattern() -> impl Strategy<Value = Value> {
+    let leaf = prop::collection::vec(eb_matcher(), 1..3).prop_map(Value::Array);
+    let nested = leaf.prop_recursive(2, 6, 2, |inner| {
+        prop::collection::btree_map(prop::sample::select(NAMES), inner, 1..=2)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    });
+    prop::collection::btree_map(prop::sample::select(NAMES), nested, 1..3)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+}
+
+/// Records dense in arrays of small objects, where EventBridge's array consistency shows.
+fn dense_record() -> impl Strategy<Value = Value> {
+    let scalar = prop_oneof![Just(json!("x")), Just(json!(5)), Just(json!("xy"))];
+    let small = prop::collection::btree_map(prop::sample::select(NAMES), scalar, 1..3)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
+    let array = prop::collection::vec(small, 1..4).prop_map(Value::Array);
+    prop::collection::btree_map(prop::sample::select(NAMES), array, 1..3)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn an_event_pattern_said_as_a_filter_pattern_matches_the_same_records(
+        on_record in eb_record_pattern(),
+        rec in prop_oneof![record(), dense_record()],
+    ) {
+        let event_pattern = json!({ "detail": on_record }).to_string();
+        let Ok(text) = trailbell_pattern::filter_pattern_for(&event_pattern, "detail") else {
+            return Ok(());
+        };
+        let filter = FilterPattern::parse(&text).expect("a conversion parses");
+        let pattern = Pattern::parse(&event_pattern).expect("generated patterns are valid");
+        let envelope = json!({ "detail": rec }).to_string();
+        let by_event = pattern.matches(envelope.as_bytes()).expect("an object");
+        prop_assert_eq!(by_event, filter.matches_record(&rec), "{} as {} on {}", event_pattern, text, rec);
     }
 }

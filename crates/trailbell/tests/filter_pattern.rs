@@ -412,3 +412,70 @@ fn the_cis_filters_and_the_pack_differ_only_as_documented() {
         "the differences changed; found:\n{found}"
     );
 }
+
+#[test]
+fn rules_convert_translates_exactly_both_ways() {
+    let output = common::run(&[
+        "rules",
+        "convert",
+        "--to",
+        "event-pattern",
+        "rules/console-sign-in-without-mfa.toml",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let converted = stdout(&output).trim_end().to_owned();
+    assert_eq!(
+        converted,
+        r#"{"detail":{"additionalEventData":{"MFAUsed":[{"anything-but":"Yes"}]},"eventName":["ConsoleLogin"],"responseElements":{"ConsoleLogin":["Success"]},"userIdentity":{"type":["IAMUser"]}}}"#
+    );
+
+    // And back: the event pattern said as a filter pattern again.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("converted.json");
+    std::fs::write(&path, &converted).expect("written");
+    let output = common::run(&[
+        "rules",
+        "convert",
+        "--to",
+        "filter-pattern",
+        &path.display().to_string(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "{ ($.additionalEventData.MFAUsed != \"Yes\") && ($.eventName = \"ConsoleLogin\") && ($.responseElements.ConsoleLogin = \"Success\") && ($.userIdentity.type = \"IAMUser\") }\n"
+    );
+}
+
+#[test]
+fn rules_convert_says_why_there_is_no_exact_translation() {
+    let output = common::run(&[
+        "rules",
+        "convert",
+        "--to",
+        "filter-pattern",
+        "rules/console-sign-in-without-mfa.toml",
+    ]);
+    assert_eq!(code(&output), 1);
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output)
+            .contains("$.detail-type: a filter pattern sees only the CloudTrail record (detail)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = common::run(&[
+        "rules",
+        "convert",
+        "--to",
+        "event-pattern",
+        "rules/root-account-used.toml",
+    ]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("no exact event-pattern form (NOT EXISTS"),
+        "{}",
+        stderr(&output)
+    );
+    let output = common::run(&["rules", "convert", "--to", "event-pattern", "no/such/file"]);
+    assert_eq!(code(&output), 2);
+}

@@ -31,12 +31,14 @@ mod ast;
 mod compile;
 mod error;
 mod eval;
+mod from_event;
 mod matcher;
 mod parse;
 
 use std::fmt;
 
 pub use error::FilterError;
+pub use from_event::{NoFilterForm, filter_pattern_for};
 pub use matcher::{FilterMatcher, FilterMatcherBuilder};
 
 /// One CloudWatch Logs filter pattern, parsed and validated.

@@ -13,6 +13,7 @@ mod doctor;
 mod match_events;
 mod outbox;
 mod rules;
+mod rules_convert;
 mod run;
 mod scan;
 mod test_event_pattern;

@@ -24,6 +24,10 @@ enum RulesCommand {
     Test(TestArgs),
     /// List the rules: name, severity and title.
     List(ListArgs),
+    /// Convert a filter pattern into an event pattern or back, where an exact translation exists.
+    ///
+    /// Exits 0 printing the translation, 1 saying why there is none, 2 on unreadable input.
+    Convert(super::rules_convert::ConvertArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +57,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         RulesCommand::Test(args) => test(args),
         RulesCommand::List(args) => list(args),
+        RulesCommand::Convert(args) => super::rules_convert::convert(args),
     }
 }
 
