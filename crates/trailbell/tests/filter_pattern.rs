@@ -479,3 +479,114 @@ fn rules_convert_says_why_there_is_no_exact_translation() {
     let output = common::run(&["rules", "convert", "--to", "event-pattern", "no/such/file"]);
     assert_eq!(code(&output), 2);
 }
+
+#[test]
+fn emit_cis_metric_filters_writes_a_template_that_passes_cfn_lint() {
+    let dir = scratch_dir("cis-metric-filters");
+    let file = dir.join("template.json");
+    let output = common::run(&[
+        "deploy",
+        "--emit",
+        "cis-metric-filters",
+        "--log-group",
+        "cloudtrail-logs",
+        "--target-sns-topic-arn",
+        "arn:aws:sns:us-east-1:123456789012:alerts",
+        "--output",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    let resources = template["Resources"].as_object().expect("resources");
+    let filters: Vec<&serde_json::Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Logs::MetricFilter")
+        .collect();
+    let alarms: Vec<&serde_json::Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    let with_filter = trailbell::rules::RulePack::builtin()
+        .rules()
+        .iter()
+        .filter(|r| r.filter_pattern.is_some())
+        .count();
+    assert_eq!(filters.len(), with_filter);
+    assert_eq!(alarms.len(), with_filter);
+
+    // Every Security Hub control's pattern is there verbatim, on the log group.
+    let reference: toml::Table = std::fs::read_to_string(
+        workspace_root().join("testdata/filter-patterns/security_hub.toml"),
+    )
+    .expect("corpus")
+    .parse()
+    .expect("TOML");
+    let cases = reference["case"].as_array().expect("cases");
+    for case in cases {
+        let pattern = case["pattern"].as_str().expect("a pattern");
+        assert!(
+            filters
+                .iter()
+                .any(|f| f["Properties"]["FilterPattern"] == pattern
+                    && f["Properties"]["LogGroupName"] == "cloudtrail-logs"),
+            "{} has no metric filter",
+            case["control"]
+        );
+    }
+    // Each alarm watches its filter's metric and notifies the topic.
+    for alarm in &alarms {
+        let props = &alarm["Properties"];
+        assert!(filters.iter().any(|f| {
+            let t = &f["Properties"]["MetricTransformations"][0];
+            t["MetricName"] == props["MetricName"] && t["MetricNamespace"] == props["Namespace"]
+        }));
+        assert_eq!(
+            props["AlarmActions"][0],
+            "arn:aws:sns:us-east-1:123456789012:alerts"
+        );
+    }
+
+    let lint = std::process::Command::new("cfn-lint")
+        .arg(&file)
+        .output()
+        .expect("cfn-lint runs (scripts/test puts .venv/bin on PATH)");
+    assert!(
+        lint.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
+#[test]
+fn emit_cis_metric_filters_needs_a_log_group_and_a_topic() {
+    let output = common::run(&[
+        "deploy",
+        "--emit",
+        "cis-metric-filters",
+        "--target-sns-topic-arn",
+        "arn:aws:sns:us-east-1:123456789012:alerts",
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("needs --log-group NAME"),
+        "{}",
+        stderr(&output)
+    );
+    let output = common::run(&[
+        "deploy",
+        "--emit",
+        "cis-metric-filters",
+        "--log-group",
+        "g",
+        "--target-lambda-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:f",
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("needs --target-sns-topic-arn"),
+        "{}",
+        stderr(&output)
+    );
+}
