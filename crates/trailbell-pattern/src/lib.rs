@@ -48,6 +48,7 @@ mod compiled;
 mod dnf;
 mod error;
 mod event;
+mod filter;
 mod limits;
 mod matchers;
 mod parse;
@@ -56,6 +57,10 @@ mod reference;
 
 pub use compiled::{Cache, Matcher, MatcherBuilder, RuleId, TextRequirements};
 pub use error::{EventError, PatternError};
+pub use filter::{
+    FilterError, FilterMatcher, FilterMatcherBuilder, FilterPattern, NoFilterForm, Translation,
+    filter_pattern_for,
+};
 pub use limits::Limits;
 pub use parse::Pattern;
 pub use reference::ReferenceMatcher;

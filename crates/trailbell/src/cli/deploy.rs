@@ -26,6 +26,10 @@ pub enum Format {
 pub enum Emit {
     /// An AWS CloudFormation template (JSON).
     Cloudformation,
+    /// A CloudFormation template with a CloudWatch Logs metric filter and alarm for each rule
+    /// with a filter pattern (Security Hub CloudWatch.1-14); needs --log-group and
+    /// --target-sns-topic-arn.
+    CisMetricFilters,
 }
 
 /// Where and how to reach AWS; shared by deploy, destroy and doctor.
@@ -123,6 +127,9 @@ pub struct Args {
     /// Where `--emit` writes. [default: standard output]
     #[arg(long, value_name = "FILE", requires = "emit")]
     output: Option<PathBuf>,
+    /// For `--emit cis-metric-filters`: the log group the trail delivers to.
+    #[arg(long, value_name = "NAME")]
+    log_group: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -154,6 +161,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Deploys, or prints the plan, or emits a template.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let pack = load_rules(&args.rules)?;
+    if let Some(Emit::CisMetricFilters) = args.emit {
+        return emit_metric_filters(args, &pack);
+    }
     let options = Options {
         regions: args.aws.regions()?,
         event_bus_name: args.aws.event_bus_name.clone(),
@@ -193,6 +203,27 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         print_plan(&plan, args.dry_run, args.aws.format)
     })
+}
+
+/// `--emit cis-metric-filters`: no AWS call, only the template.
+fn emit_metric_filters(args: &Args, pack: &RulePack) -> anyhow::Result<ExitCode> {
+    let log_group = args
+        .log_group
+        .as_deref()
+        .context("--emit cis-metric-filters needs --log-group NAME")?;
+    let topic = match args.target.target()? {
+        Some(TargetSpec::Sns(arn)) => arn.text,
+        _ => anyhow::bail!("--emit cis-metric-filters needs --target-sns-topic-arn ARN"),
+    };
+    let template = trailbell::deploy::metric_filters::template(pack, log_group, &topic)
+        .context("no rule of the pack has a filter pattern")?;
+    let text = serde_json::to_string_pretty(&template)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text + "\n")
+            .with_context(|| format!("failed to write {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Deletes everything of trailbell's, or prints the plan.

@@ -13,9 +13,11 @@ mod doctor;
 mod match_events;
 mod outbox;
 mod rules;
+mod rules_convert;
 mod run;
 mod scan;
 mod test_event_pattern;
+mod test_metric_filter;
 mod validate;
 
 /// Exit code for a negative answer: the command ran, but some of its input was rejected.
@@ -53,6 +55,9 @@ enum Command {
     Destroy(deploy::DestroyArgs),
     /// Check a live account for what keeps alerts from arriving; explain each finding's fix.
     Doctor(doctor::Args),
+    /// Test which log event messages one CloudWatch Logs filter pattern matches, like
+    /// `aws logs test-metric-filter`.
+    TestMetricFilter(test_metric_filter::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -68,6 +73,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => deploy::run(&args),
         Command::Destroy(args) => deploy::destroy(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::TestMetricFilter(args) => test_metric_filter::run(&args),
     }
 }
 

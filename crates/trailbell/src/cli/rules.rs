@@ -24,6 +24,10 @@ enum RulesCommand {
     Test(TestArgs),
     /// List the rules: name, severity and title.
     List(ListArgs),
+    /// Convert a filter pattern into an event pattern or back, where an exact translation exists.
+    ///
+    /// Exits 0 printing the translation, 1 saying why there is none, 2 on unreadable input.
+    Convert(super::rules_convert::ConvertArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +57,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         RulesCommand::Test(args) => test(args),
         RulesCommand::List(args) => list(args),
+        RulesCommand::Convert(args) => super::rules_convert::convert(args),
     }
 }
 
@@ -88,6 +93,18 @@ fn write_report(report: &TestReport, out: &mut impl Write) -> io::Result<()> {
             failure.test,
             failure.describe(),
             failure.source
+        );
+        writeln!(out, "{}", sanitize::for_terminal(&line))?;
+    }
+    for difference in &report.differences {
+        let (event, filter) = if difference.event_pattern_matches {
+            ("matches", "does not")
+        } else {
+            ("does not match", "matches")
+        };
+        let line = format!(
+            "differs {} / {:?}: the event pattern {event}, the filter pattern {filter}",
+            difference.rule, difference.test
         );
         writeln!(out, "{}", sanitize::for_terminal(&line))?;
     }
@@ -194,6 +211,7 @@ mod tests {
             severity,
             description: "d".to_owned(),
             event_pattern: "{}".to_owned(),
+            filter_pattern: None,
             cis: Vec::new(),
             noise: trailbell::noise::NoiseSettings::default(),
             tests: Vec::new(),
@@ -235,6 +253,7 @@ mod tests {
             passed: 3,
             failures: Vec::new(),
             untested: vec!["lonely".to_owned()],
+            differences: Vec::new(),
         };
         write_report(&report, &mut out).expect("writes to a Vec");
         assert_eq!(

@@ -787,7 +787,11 @@ impl Reader<'_> {
             #[serde(rename = "EventBusName")]
             event_bus_name: Option<String>,
             #[serde(rename = "EventPattern")]
-            event_pattern: String,
+            event_pattern: Option<String>,
+            /// A CloudWatch Logs filter pattern on the CloudTrail record, in place of EventPattern
+            /// when it has an exact translation (decision 0028).
+            #[serde(rename = "FilterPattern")]
+            filter_pattern: Option<String>,
             #[serde(rename = "State")]
             state: Option<String>,
             #[serde(rename = "Description")]
@@ -811,8 +815,34 @@ impl Reader<'_> {
                 ),
             );
         }
-        if let Err(err) = Pattern::parse(&raw.event_pattern) {
-            self.problem(&format!("{path}.EventPattern"), err.to_string());
+        let filter_beside = raw.event_pattern.is_some();
+        let event_pattern = match (raw.event_pattern, &raw.filter_pattern) {
+            (Some(pattern), _) => {
+                if let Err(err) = Pattern::parse(&pattern) {
+                    self.problem(&format!("{path}.EventPattern"), err.to_string());
+                }
+                pattern
+            }
+            (None, Some(filter)) => match crate::rules::event_pattern_for_filter(filter.trim()) {
+                Ok(pattern) => pattern,
+                Err(why) => {
+                    self.problem(&format!("{path}.FilterPattern"), why);
+                    String::new()
+                }
+            },
+            (None, None) => {
+                self.problem(
+                    &format!("{path}.EventPattern"),
+                    "missing: a rule needs EventPattern or FilterPattern",
+                );
+                String::new()
+            }
+        };
+        if let Some(filter) = &raw.filter_pattern
+            && filter_beside
+            && let Err(err) = trailbell_pattern::FilterPattern::parse(filter.trim())
+        {
+            self.problem(&format!("{path}.FilterPattern"), err.to_string());
         }
         for (index, exception) in raw.exceptions.iter().enumerate() {
             if let Err(err) = Pattern::parse(&exception.event_pattern) {
@@ -834,7 +864,7 @@ impl Reader<'_> {
             title: raw.title.unwrap_or_else(|| raw.name.clone()),
             name: raw.name,
             event_bus_name: raw.event_bus_name.unwrap_or_else(|| "default".to_owned()),
-            event_pattern: raw.event_pattern,
+            event_pattern,
             state,
             description: raw.description.unwrap_or_default(),
             severity: raw.severity.unwrap_or(Severity::Medium),

@@ -15,6 +15,7 @@ pub mod apply;
 mod aws;
 pub mod cloudformation;
 pub mod doctor;
+pub mod metric_filters;
 pub mod plan;
 pub mod regions;
 

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use toml::{Table, Value};
-use trailbell_pattern::{MatcherBuilder, Pattern};
+use trailbell_pattern::{FilterPattern, MatcherBuilder, Pattern};
 
 use super::builtin;
 use super::error::FileProblem;
@@ -24,6 +24,7 @@ const RULE_KEYS: &[&str] = &[
     "severity",
     "description",
     "event_pattern",
+    "filter_pattern",
     "cis",
     "threshold",
     "dedup",
@@ -32,7 +33,7 @@ const RULE_KEYS: &[&str] = &[
 ];
 
 /// The keys a `[[tests]]` entry may hold.
-const TEST_KEYS: &[&str] = &["name", "event", "event_json", "matches"];
+const TEST_KEYS: &[&str] = &["name", "event", "event_json", "matches", "filter_matches"];
 
 /// EventBridge's limit on rule names.
 const MAX_NAME_CHARS: usize = 64;
@@ -142,11 +143,34 @@ pub(crate) fn parse_rule_file(
                 }
             });
     let description = check.string(&table, "", "description");
-    let event_pattern = check.string(&table, "", "event_pattern");
+    // A rule needs an event pattern, a filter pattern with an exact translation, or both.
+    let has_filter = table.contains_key("filter_pattern");
+    let mut event_pattern = if table.contains_key("event_pattern") || !has_filter {
+        check.string(&table, "", "event_pattern")
+    } else {
+        None
+    };
     if let Some(pattern) = &event_pattern
         && let Err(err) = Pattern::parse(pattern)
     {
         check.problem("event_pattern", err.to_string());
+    }
+    let filter_pattern = if has_filter {
+        check.string(&table, "", "filter_pattern")
+    } else {
+        None
+    };
+    if let Some(filter) = &filter_pattern {
+        match FilterPattern::parse(filter.trim()) {
+            Err(err) => check.problem("filter_pattern", err.to_string()),
+            Ok(_) if event_pattern.is_none() && !table.contains_key("event_pattern") => {
+                match super::filter::event_pattern_for_filter(filter.trim()) {
+                    Ok(pattern) => event_pattern = Some(pattern),
+                    Err(why) => check.problem("filter_pattern", why),
+                }
+            }
+            Ok(_) => {}
+        }
     }
     let cis = check.cis(&table);
     let noise = check.noise(&table);
@@ -162,6 +186,7 @@ pub(crate) fn parse_rule_file(
         severity: severity?,
         description: description?,
         event_pattern: event_pattern?,
+        filter_pattern: filter_pattern.map(|f| f.trim().to_owned()),
         cis,
         noise,
         tests,
@@ -340,12 +365,30 @@ impl Checker<'_> {
                     None
                 }
             };
+            let filter_matches = match test.get("filter_matches") {
+                None => None,
+                Some(Value::Boolean(matches)) => Some(*matches),
+                Some(other) => {
+                    self.problem(
+                        &format!("{prefix}filter_matches"),
+                        expected("a boolean", other),
+                    );
+                    None
+                }
+            };
+            if filter_matches.is_some() && !table.contains_key("filter_pattern") {
+                self.problem(
+                    &format!("{prefix}filter_matches"),
+                    "the rule has no filter_pattern",
+                );
+            }
             self.unknown_keys(test, &prefix, TEST_KEYS);
             if let (Some(name), Some(event), Some(matches)) = (name, event, matches) {
                 tests.push(RuleTest {
                     name,
                     event,
                     matches,
+                    filter_matches,
                 });
             }
         }
@@ -636,7 +679,7 @@ matches = false
         assert_eq!(
             problems(&text),
             [
-                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, threshold, dedup, exceptions, tests"
+                "owner: unknown key, expected one of name, title, severity, description, event_pattern, filter_pattern, cis, threshold, dedup, exceptions, tests"
             ]
         );
     }

@@ -27,13 +27,15 @@
 mod builtin;
 mod error;
 mod file;
+mod filter;
 mod json;
 mod pack;
 mod severity;
 mod testing;
 
 pub use error::{FileProblem, RuleProblem, RulesError};
+pub use filter::{RECORD_FIELD, event_pattern_for_filter};
 pub use json::RuleSet;
 pub use pack::{CompiledRules, Rule, RulePack, RuleTest};
 pub use severity::{Severity, UnknownSeverity};
-pub use testing::{TestFailure, TestReport};
+pub use testing::{FilterDifference, TestFailure, TestReport};

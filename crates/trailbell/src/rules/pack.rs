@@ -24,8 +24,13 @@ pub struct Rule {
     pub severity: Severity,
     /// Why it matters, what to check, how to respond.
     pub description: String,
-    /// The event pattern's JSON text, exactly as written (what EventBridge's `EventPattern` takes).
+    /// The event pattern's JSON text, exactly as written (what EventBridge's `EventPattern` takes);
+    /// for a rule written only as a filter pattern, that pattern's exact translation.
     pub event_pattern: String,
+    /// The CloudWatch Logs filter pattern on the CloudTrail record, when the rule has one (the CIS
+    /// rules carry the benchmark's verbatim); `rules test` checks that it agrees with the event
+    /// pattern on the rule's tests.
+    pub filter_pattern: Option<String>,
     /// CIS AWS Foundations Benchmark recommendations it implements (v1.4.0 to v3.0.0 numbering,
     /// e.g. `4.3`); empty for most rules.
     pub cis: Vec<String>,
@@ -46,6 +51,9 @@ pub struct RuleTest {
     pub event: String,
     /// Whether the rule must match it.
     pub matches: bool,
+    /// Whether the rule's filter pattern must match it, where that differs from `matches` (a
+    /// documented difference between the two languages' rules); `None`: the same as `matches`.
+    pub filter_matches: Option<bool>,
 }
 
 /// A validated set of rules, sorted by name.
@@ -329,7 +337,11 @@ impl CompiledRules {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn suppressed_by(&self, rule: RuleId, event: &[u8]) -> Option<&Exception> {
-        let rule_index = rule.index();
+        self.suppressed_at(rule.index(), event)
+    }
+
+    /// [`suppressed_by`](CompiledRules::suppressed_by) for the rule at `rule_index`.
+    pub(crate) fn suppressed_at(&self, rule_index: usize, event: &[u8]) -> Option<&Exception> {
         if self.rules.get(rule_index)?.noise.exceptions.is_empty() {
             return None;
         }
@@ -479,6 +491,7 @@ mod tests {
             severity: Severity::Info,
             description: "d".to_owned(),
             event_pattern: "{}".to_owned(),
+            filter_pattern: None,
             cis: Vec::new(),
             noise: NoiseSettings::default(),
             tests: Vec::new(),

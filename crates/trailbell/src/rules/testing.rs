@@ -1,7 +1,7 @@
 //! Rule tests: every rule's test events run through the compiled matcher and the reference
 //! matcher, which must both give the expected answer.
 
-use trailbell_pattern::{ReferenceMatcher, RuleId};
+use trailbell_pattern::{FilterPattern, ReferenceMatcher, RuleId};
 
 use super::pack::CompiledRules;
 
@@ -14,6 +14,20 @@ pub struct TestReport {
     pub failures: Vec<TestFailure>,
     /// The names of rules with no tests at all.
     pub untested: Vec<String>,
+    /// Tests on which a rule's filter pattern answers otherwise than its event pattern, where the
+    /// test does not pin the filter's answer with `filter_matches`: named, not failed.
+    pub differences: Vec<FilterDifference>,
+}
+
+/// A test on which a rule's two languages disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterDifference {
+    /// The rule's name.
+    pub rule: String,
+    /// The test's name.
+    pub test: String,
+    /// The event pattern's (expected and checked) answer; the filter pattern answered the other.
+    pub event_pattern_matches: bool,
 }
 
 impl TestReport {
@@ -98,6 +112,17 @@ impl CompiledRules {
             })
             .collect();
 
+        // Filter patterns were validated when the pack was read; one that fails here (a pack
+        // built by hand) is reported once per test.
+        let filters: Vec<Option<Result<FilterPattern, String>>> = self
+            .rules()
+            .iter()
+            .map(|rule| {
+                rule.filter_pattern
+                    .as_deref()
+                    .map(|text| FilterPattern::parse(text).map_err(|err| err.to_string()))
+            })
+            .collect();
         let mut report = TestReport::default();
         let mut cache = self.matcher().new_cache();
         let mut ids = Vec::new();
@@ -142,9 +167,61 @@ impl CompiledRules {
                         reference,
                     });
                 }
+                if let Some(filter) = &filters[index] {
+                    self.run_filter_test(index, filter, test, &mut report);
+                }
             }
         }
         report
+    }
+}
+
+impl CompiledRules {
+    /// One test through the rule's filter pattern: the compiled path and the direct evaluator
+    /// must both give `filter_matches` (else `matches`). A failure is named `<test> (filter_pattern)`.
+    fn run_filter_test(
+        &self,
+        index: usize,
+        filter: &Result<FilterPattern, String>,
+        test: &super::RuleTest,
+        report: &mut TestReport,
+    ) {
+        let Some(rule) = self.rules().get(index) else {
+            return;
+        };
+        let expected = test.filter_matches.unwrap_or(test.matches);
+        let pinned = test.filter_matches.is_some();
+        let (compiled, direct) = match filter {
+            Ok(filter) => super::filter::filter_answers(filter, &test.event),
+            Err(err) => (Err(err.clone()), Err(err.clone())),
+        };
+        // An exception silences the filter's alert as it does the event pattern's.
+        let excepted = self.suppressed_at(index, test.event.as_bytes()).is_some();
+        let (compiled, direct) = if excepted {
+            (compiled.map(|_| false), direct.map(|_| false))
+        } else {
+            (compiled, direct)
+        };
+        if compiled == Ok(expected) && direct == Ok(expected) {
+            report.passed += 1;
+        } else if !pinned && compiled == Ok(!expected) && direct == Ok(!expected) {
+            // Both filter paths agree with each other: a difference between the languages.
+            report.passed += 1;
+            report.differences.push(FilterDifference {
+                rule: rule.name.clone(),
+                test: test.name.clone(),
+                event_pattern_matches: test.matches,
+            });
+        } else {
+            report.failures.push(TestFailure {
+                rule: rule.name.clone(),
+                test: format!("{} (filter_pattern)", test.name),
+                source: rule.source.clone(),
+                expected,
+                compiled,
+                reference: direct,
+            });
+        }
     }
 }
 

@@ -188,6 +188,7 @@ impl BusRules {
                     .or_else(|| stored.description.clone())
                     .unwrap_or_default(),
                 event_pattern: stored.event_pattern.clone().unwrap_or_default(),
+                filter_pattern: None,
                 cis: Vec::new(),
                 noise: extras.noise.clone(),
                 tests: Vec::new(),
