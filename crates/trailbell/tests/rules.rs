@@ -305,3 +305,33 @@ fn untrusted_text_in_user_rules_is_escaped() {
     assert!(!out.contains('\u{1b}'), "{out}");
     assert_eq!(out.lines().count(), 2, "{out}");
 }
+
+#[test]
+fn rules_list_markdown_is_the_committed_docs_rules_md() {
+    let output = trailbell(&["rules", "list", "--format", "markdown"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let committed =
+        fs::read_to_string(workspace_root().join("docs/RULES.md")).expect("docs/RULES.md");
+    assert!(
+        stdout(&output) == committed,
+        "docs/RULES.md is stale: run `trailbell rules list --format markdown > docs/RULES.md`"
+    );
+    // A user's pack gets its tables alone, with its ATT&CK ids linked.
+    let dir = scratch_dir("markdown");
+    fs::write(
+        dir.join("mine.toml"),
+        "name = \"mine\"\ntitle = \"A | B\"\nseverity = \"low\"\ndescription = \"d\"\n\
+         attack = [\"T1078.004\"]\nevent_pattern = '{}'\n",
+    )
+    .expect("write");
+    let output = trailbell(&["rules", "list", "--format", "markdown", path_arg(&dir)]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let page = stdout(&output);
+    assert!(page.starts_with("# Rules\n"), "{page}");
+    assert!(
+        page.contains(
+            "| `mine` | low | A \\| B | [T1078.004](https://attack.mitre.org/techniques/T1078/004/) |  |"
+        ),
+        "{page}"
+    );
+}

@@ -38,7 +38,8 @@ struct ListArgs {
     /// A rule file (.toml) or a directory of them. [default: the built-in pack]
     #[arg(value_name = "PATH")]
     path: Option<PathBuf>,
-    /// How to print the list: an aligned table, or one JSON array with every rule's details.
+    /// How to print the list: an aligned table, one JSON array with every rule's details, or
+    /// Markdown (for the built-in pack, docs/RULES.md itself).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -47,6 +48,7 @@ struct ListArgs {
 enum Format {
     Table,
     Json,
+    Markdown,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -109,6 +111,13 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Table => write_table(pack.rules(), &mut out),
         Format::Json => write_json(pack.rules(), &mut out),
+        Format::Markdown => {
+            let page = match args.path {
+                None => trailbell::rules::builtin_markdown(),
+                Some(_) => trailbell::rules::markdown(pack.rules(), false, ""),
+            };
+            out.write_all(page.as_bytes())
+        }
     }
     .and_then(|()| out.flush())
     .context("failed to write output")?;
@@ -163,6 +172,9 @@ fn write_json(rules: &[Rule], out: &mut impl Write) -> io::Result<()> {
         title: &'a str,
         description: &'a str,
         cis: &'a [String],
+        attack: &'a [String],
+        response: &'a str,
+        references: &'a [String],
         source: &'a str,
         tests: usize,
     }
@@ -175,6 +187,9 @@ fn write_json(rules: &[Rule], out: &mut impl Write) -> io::Result<()> {
             title: &rule.title,
             description: &rule.description,
             cis: &rule.cis,
+            attack: &rule.metadata.attack,
+            response: &rule.metadata.response,
+            references: &rule.metadata.references,
             source: &rule.source,
             tests: rule.tests.len(),
         })
@@ -198,6 +213,7 @@ mod tests {
             noise: trailbell::noise::NoiseSettings::default(),
             tests: Vec::new(),
             source: format!("rules/{name}.toml"),
+            metadata: trailbell::rules::Metadata::default(),
         }
     }
 

@@ -29,6 +29,10 @@ const RULE_KEYS: &[&str] = &[
     "dedup",
     "exceptions",
     "tests",
+    // Detection metadata, read by `metadata.rs`.
+    "attack",
+    "response",
+    "references",
 ];
 
 /// The keys a `[[tests]]` entry may hold.
@@ -151,6 +155,7 @@ pub(crate) fn parse_rule_file(
     let cis = check.cis(&table);
     let noise = check.noise(&table);
     let tests = check.tests(&table, fixtures);
+    let metadata = super::metadata::read(file, &table, &mut *check.problems);
     check.unknown_keys(&table, "", RULE_KEYS);
 
     if problems.len() > before {
@@ -166,6 +171,7 @@ pub(crate) fn parse_rule_file(
         noise,
         tests,
         source: file.to_owned(),
+        metadata,
     })
 }
 
@@ -636,7 +642,7 @@ matches = false
         assert_eq!(
             problems(&text),
             [
-                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, threshold, dedup, exceptions, tests"
+                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, threshold, dedup, exceptions, tests, attack, response, references"
             ]
         );
     }

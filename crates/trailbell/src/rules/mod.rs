@@ -28,12 +28,16 @@ mod builtin;
 mod error;
 mod file;
 mod json;
+mod markdown;
+mod metadata;
 mod pack;
 mod severity;
 mod testing;
 
 pub use error::{FileProblem, RuleProblem, RulesError};
 pub use json::RuleSet;
+pub use markdown::{builtin_markdown, markdown};
+pub use metadata::Metadata;
 pub use pack::{CompiledRules, Rule, RulePack, RuleTest};
 pub use severity::{Severity, UnknownSeverity};
 pub use testing::{TestFailure, TestReport};
