@@ -33,9 +33,99 @@ pub fn markdown(rules: &[Rule], builtin: bool, extra: &str) -> String {
     out
 }
 
-/// docs/RULES.md: the built-in pack's page.
+/// docs/RULES.md: the built-in pack's page, with its coverage of Stratus Red Team's techniques.
 pub fn builtin_markdown() -> String {
-    markdown(super::RulePack::builtin().rules(), true, "")
+    let mut coverage = String::new();
+    stratus_coverage(&mut coverage);
+    markdown(super::RulePack::builtin().rules(), true, &coverage)
+}
+
+/// `rules/coverage/stratus-red-team.toml`: what the pack raises for each Stratus Red Team AWS
+/// technique (checked against the detonation logs by `tests/scan.rs`).
+pub const STRATUS_COVERAGE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../rules/coverage/stratus-red-team.toml"
+));
+
+/// One technique of [`STRATUS_COVERAGE`].
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StratusTechnique {
+    /// Stratus Red Team's id, `aws.<tactic>.<name>`.
+    pub id: String,
+    /// Whether testdata/stratus/ holds its published detonation log.
+    pub detonation_log: bool,
+    /// The rules the pack raises for it (checked when there is a log).
+    pub rules: Vec<String>,
+    /// Why coverage is partial or missing, or how it is reached.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The techniques of [`STRATUS_COVERAGE`].
+///
+/// # Panics
+///
+/// When the embedded file is invalid, which the crate's tests rule out.
+pub fn stratus_techniques() -> Vec<StratusTechnique> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        technique: Vec<StratusTechnique>,
+    }
+    match toml::from_str::<File>(STRATUS_COVERAGE) {
+        Ok(file) => file.technique,
+        Err(err) => panic!("rules/coverage/stratus-red-team.toml is invalid: {err}"),
+    }
+}
+
+fn stratus_coverage(out: &mut String) {
+    let techniques = stratus_techniques();
+    let logged: Vec<&StratusTechnique> = techniques.iter().filter(|t| t.detonation_log).collect();
+    // Meaningful: an alert about the technique, not only the generic low "access denied".
+    let raised = logged
+        .iter()
+        .filter(|t| t.rules.iter().any(|rule| rule != "unauthorized-api-call"))
+        .count();
+    let _ = write!(
+        out,
+        "\n## Coverage of Stratus Red Team's AWS techniques\n\n\
+         [Stratus Red Team](https://github.com/DataDog/stratus-red-team) detonates attack techniques \
+         against a real account and publishes the CloudTrail records each one leaves. Of its {} AWS \
+         techniques, {} have a published detonation log; the built-in pack raises a meaningful alert (more \
+         than the generic `unauthorized-api-call`) for {raised} of those {}, checked by running `trailbell scan` over each log (`testdata/stratus/`, \
+         Apache-2.0) in the test `stratus_red_team_detonations_raise_the_expected_alerts`. For the \
+         others the table says what the pack would raise, and what it cannot see and why. The data is \
+         [`rules/coverage/stratus-red-team.toml`](../rules/coverage/stratus-red-team.toml).\n\n\
+         | technique | log | rules raised | note |\n|---|---|---|---|\n",
+        techniques.len(),
+        logged.len(),
+        logged.len()
+    );
+    for technique in &techniques {
+        let rules: Vec<String> = technique
+            .rules
+            .iter()
+            .map(|name| format!("`{}`", code(name)))
+            .collect();
+        let rules = if rules.is_empty() {
+            "none".to_owned()
+        } else {
+            rules.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            code(&technique.id),
+            if technique.detonation_log {
+                "yes"
+            } else {
+                "no"
+            },
+            rules,
+            escape(&technique.note)
+        );
+    }
 }
 
 /// One row per rule: name, severity, title, ATT&CK ids, CIS numbers.

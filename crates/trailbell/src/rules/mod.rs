@@ -36,7 +36,7 @@ mod testing;
 
 pub use error::{FileProblem, RuleProblem, RulesError};
 pub use json::RuleSet;
-pub use markdown::{builtin_markdown, markdown};
+pub use markdown::{StratusTechnique, builtin_markdown, markdown, stratus_techniques};
 pub use metadata::Metadata;
 pub use pack::{CompiledRules, Rule, RulePack, RuleTest};
 pub use severity::{Severity, UnknownSeverity};
