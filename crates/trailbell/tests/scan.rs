@@ -805,3 +805,63 @@ fn stratus_red_team_detonations_raise_the_expected_alerts() {
         .count();
     assert_eq!(checked, on_disk, "every detonation log has its entry");
 }
+
+/// The pack parameter `trusted_accounts`, set from the environment, silences the rule for the
+/// accounts it lists and only for them.
+#[test]
+fn the_trusted_accounts_parameter_comes_from_the_environment() {
+    const RULE: &str = "role-assumed-from-untrusted-account";
+    let events: Vec<u8> = [
+        "sts-assume-role-from-another-account",
+        "sts-assume-role-from-a-third-account",
+    ]
+    .iter()
+    .flat_map(|name| {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../rules/events/{name}.json"));
+        let event: Value = serde_json::from_slice(&fs::read(path).expect("fixture")).expect("JSON");
+        let mut line = event.to_string().into_bytes();
+        line.push(b'\n');
+        line
+    })
+    .collect();
+    let accounts = |scan: &Scan| -> Vec<String> {
+        scan.alerts
+            .iter()
+            .filter(|alert| alert["rule"] == RULE)
+            .map(|alert| alert["who"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let unset = scan_jsonl(&["-"], Some(&events));
+    assert_eq!(unset.code, 0, "{}", unset.stderr);
+    assert_eq!(accounts(&unset).len(), 2, "{:#?}", unset.alerts);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args(["scan", "--format", "jsonl", "-"])
+        .env(
+            "TRAILBELL_PARAM_TRUSTED_ACCOUNTS",
+            "111122223333, 999988887777",
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("trailbell starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(&events)
+        .expect("events written");
+    let output = child.wait_with_output().expect("trailbell runs");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let fired: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON"))
+        .filter(|value| value["kind"] == "alert" && value["rule"] == RULE)
+        .collect();
+    assert_eq!(fired.len(), 1, "{fired:#?}");
+    // The third account's event (its own source address); 999988887777 is trusted now.
+    assert_eq!(fired[0]["source_ip"], "198.51.100.41", "{}", fired[0]);
+}

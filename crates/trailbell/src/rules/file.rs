@@ -33,6 +33,7 @@ const RULE_KEYS: &[&str] = &[
     "attack",
     "response",
     "references",
+    "parameters",
 ];
 
 /// The keys a `[[tests]]` entry may hold.
@@ -146,7 +147,18 @@ pub(crate) fn parse_rule_file(
                 }
             });
     let description = check.string(&table, "", "description");
-    let event_pattern = check.string(&table, "", "event_pattern");
+    let mut event_pattern = check.string(&table, "", "event_pattern");
+    // Pack parameters are substituted before the pattern is judged (`parameters.rs`).
+    let parameters = match &mut event_pattern {
+        Some(pattern) => super::parameters::apply(
+            file,
+            &table,
+            pattern,
+            &|name| std::env::var(name).ok(),
+            &mut *check.problems,
+        ),
+        None => Vec::new(),
+    };
     if let Some(pattern) = &event_pattern
         && let Err(err) = Pattern::parse(pattern)
     {
@@ -155,7 +167,8 @@ pub(crate) fn parse_rule_file(
     let cis = check.cis(&table);
     let noise = check.noise(&table);
     let tests = check.tests(&table, fixtures);
-    let metadata = super::metadata::read(file, &table, &mut *check.problems);
+    let mut metadata = super::metadata::read(file, &table, &mut *check.problems);
+    metadata.parameters = parameters;
     check.unknown_keys(&table, "", RULE_KEYS);
 
     if problems.len() > before {
@@ -642,7 +655,7 @@ matches = false
         assert_eq!(
             problems(&text),
             [
-                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, threshold, dedup, exceptions, tests, attack, response, references"
+                "owner: unknown key, expected one of name, title, severity, description, event_pattern, cis, threshold, dedup, exceptions, tests, attack, response, references, parameters"
             ]
         );
     }

@@ -25,6 +25,7 @@ pub fn markdown(rules: &[Rule], builtin: bool, extra: &str) -> String {
     }
     rules_table(rules, &mut out);
     techniques_table(rules, &mut out);
+    parameters_table(rules, &mut out);
     out.push_str(extra);
     if builtin {
         out.push('\n');
@@ -172,6 +173,42 @@ fn techniques_table(rules: &[Rule], out: &mut String) {
             .map(|name| format!("`{}`", code(name)))
             .collect();
         let _ = writeln!(out, "| {} | {} |", link(id), names.join(", "));
+    }
+}
+
+/// Every pack parameter: its rule, environment variable, default and meaning.
+fn parameters_table(rules: &[Rule], out: &mut String) {
+    let with: Vec<&Rule> = rules
+        .iter()
+        .filter(|rule| !rule.metadata.parameters.is_empty())
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n## Pack parameters\n\n\
+         A rule may take values from where trailbell runs: set the environment variable (values \
+         comma-separated) for `scan`, `deploy`, `run` and the Lambda alike; unset, the default \
+         holds. See [decisions/0033-pack-parameters.md](decisions/0033-pack-parameters.md).\n\n\
+         | rule | parameter | environment variable | default | meaning |\n|---|---|---|---|---|\n",
+    );
+    for rule in with {
+        for parameter in &rule.metadata.parameters {
+            let default: Vec<String> = parameter
+                .default
+                .iter()
+                .map(|value| format!("`{}`", code(value)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | `{}` | {} | {} |",
+                code(&rule.name),
+                code(&parameter.name),
+                parameter.variable(),
+                default.join(", "),
+                escape(&parameter.description)
+            );
+        }
     }
 }
 

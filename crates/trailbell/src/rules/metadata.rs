@@ -17,6 +17,8 @@ pub struct Metadata {
     pub response: String,
     /// Links to the documentation the rule rests on (`https://...`).
     pub references: Vec<String>,
+    /// Pack parameters the pattern uses, with the values in force (`parameters.rs`).
+    pub parameters: Vec<super::parameters::Parameter>,
 }
 
 impl Metadata {
@@ -67,6 +69,7 @@ pub(crate) fn read(file: &str, table: &Table, problems: &mut Vec<FileProblem>) -
         attack,
         response,
         references,
+        parameters: Vec::new(),
     }
 }
 

@@ -31,6 +31,7 @@ mod json;
 mod markdown;
 mod metadata;
 mod pack;
+mod parameters;
 mod severity;
 mod testing;
 
@@ -39,5 +40,6 @@ pub use json::RuleSet;
 pub use markdown::{StratusTechnique, builtin_markdown, markdown, stratus_techniques};
 pub use metadata::Metadata;
 pub use pack::{CompiledRules, Rule, RulePack, RuleTest};
+pub use parameters::Parameter;
 pub use severity::{Severity, UnknownSeverity};
 pub use testing::{TestFailure, TestReport};
