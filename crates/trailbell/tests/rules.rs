@@ -335,3 +335,61 @@ fn rules_list_markdown_is_the_committed_docs_rules_md() {
         "{page}"
     );
 }
+
+#[test]
+fn import_sigma_converts_what_it_can_and_names_each_refusal() {
+    let sigma = workspace_root().join("testdata/sigma");
+    let output = trailbell(&["rules", "import-sigma", "--report", path_arg(&sigma)]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "6 converted, 4 refused, of 10 Sigma rules (60% converted)\n"
+    );
+    let refusals: Vec<&str> = stderr(&output).lines().collect();
+    assert_eq!(refusals.len(), 4, "{refusals:?}");
+    assert!(
+        refusals.iter().any(|line| line.ends_with(
+            "aws_cloudtrail_refused_regex.yml: userIdentity.arn|re: regular expressions cannot be expressed"
+        )),
+        "{refusals:?}"
+    );
+
+    // --out writes rule files that load as a pack, authorship kept.
+    let out = scratch_dir("sigma-out");
+    let output = trailbell(&[
+        "rules",
+        "import-sigma",
+        "--out",
+        path_arg(&out),
+        path_arg(&sigma),
+    ]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let listed = trailbell(&["rules", "list", "--format", "json", path_arg(&out)]);
+    assert_eq!(code(&listed), 0, "{}", stderr(&listed));
+    let rules: serde_json::Value = serde_json::from_str(stdout(&listed)).expect("JSON");
+    let rules = rules.as_array().expect("an array");
+    assert_eq!(rules.len(), 6);
+    for rule in rules {
+        let description = rule["description"].as_str().expect("a description");
+        assert!(
+            description.contains("Detection Rule License 1.1")
+                && description.contains("trailbell tests"),
+            "{rule}"
+        );
+    }
+    let converted = fs::read_to_string(out.join("sigma-aws-guardduty-detector-deleted.toml"))
+        .expect("a converted file");
+    assert!(
+        converted.starts_with("# Converted from the Sigma rule"),
+        "{converted}"
+    );
+
+    // Every rule converted: exit 0; the file printed when there is no --out.
+    let one = sigma.join("aws_cloudtrail_guardduty_detector_deleted.yml");
+    let output = trailbell(&["rules", "import-sigma", path_arg(&one)]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("# sigma-aws-guardduty-detector-deleted\n# Converted"));
+    let missing = trailbell(&["rules", "import-sigma", "no/such/dir"]);
+    assert_eq!(code(&missing), 2);
+}

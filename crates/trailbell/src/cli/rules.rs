@@ -24,6 +24,25 @@ enum RulesCommand {
     Test(TestArgs),
     /// List the rules: name, severity and title.
     List(ListArgs),
+    /// Convert Sigma rules (logsource product aws, service cloudtrail) into rule files.
+    ///
+    /// Prints each converted file, or writes it to --out as <name>.toml. What cannot be expressed
+    /// is refused with the reason (on standard error). Exits 0 when every rule converted, 1 when
+    /// some were refused, 2 when a path cannot be read.
+    ImportSigma(ImportSigmaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportSigmaArgs {
+    /// Sigma rule files (.yml, .yaml), or directories searched recursively for them.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Print how many rules were converted and refused, and each refusal, instead of the files.
+    #[arg(long)]
+    report: bool,
+    /// Write each converted rule to DIR/<name>.toml.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +74,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         RulesCommand::Test(args) => test(args),
         RulesCommand::List(args) => list(args),
+        RulesCommand::ImportSigma(args) => import_sigma(args),
     }
 }
 
@@ -75,6 +95,115 @@ fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     write_report(&report, &mut out).context("failed to write output")?;
     out.flush().context("failed to write output")?;
     Ok(if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NEGATIVE)
+    })
+}
+
+/// The `.yml`/`.yaml` files under `path` (itself, or recursively in a directory), sorted.
+fn sigma_files(path: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("failed to read {}", path.display()))?;
+    if metadata.is_file() {
+        found.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("failed to read {}", path.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            sigma_files(&entry, found)?;
+        } else if entry
+            .extension()
+            .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        {
+            found.push(entry);
+        }
+    }
+    Ok(())
+}
+
+fn import_sigma(args: &ImportSigmaArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        sigma_files(path, &mut files)?;
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut refused = Vec::new();
+    let mut converted = 0;
+    let mut names = std::collections::HashMap::new();
+    for file in &files {
+        let stem = file
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = match std::fs::read(file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    refused.push((file.clone(), "not UTF-8".to_owned()));
+                    continue;
+                }
+            },
+            Err(err) => anyhow::bail!("failed to read {}: {err}", file.display()),
+        };
+        let rule = match trailbell::rules::sigma::convert(&stem, &text) {
+            Ok(rule) => rule,
+            Err(why) => {
+                refused.push((file.clone(), why));
+                continue;
+            }
+        };
+        if let Some(first) = names.insert(rule.name.clone(), file.clone()) {
+            refused.push((
+                file.clone(),
+                format!("its name {} is also {}'s", rule.name, first.display()),
+            ));
+            continue;
+        }
+        converted += 1;
+        match &args.out {
+            Some(dir) => {
+                let target = dir.join(format!("{}.toml", rule.name));
+                std::fs::write(&target, &rule.text)
+                    .with_context(|| format!("failed to write {}", target.display()))?;
+            }
+            None if !args.report => {
+                writeln!(out, "# {}\n{}", rule.name, rule.text)
+                    .context("failed to write output")?;
+            }
+            None => {}
+        }
+    }
+    for (file, why) in &refused {
+        let line = format!("refused {}: {why}", file.display());
+        eprintln!("{}", sanitize::for_terminal(&line));
+    }
+    if args.report {
+        let total = converted + refused.len();
+        let percent = if total == 0 {
+            0.0
+        } else {
+            100.0 * converted as f64 / total as f64
+        };
+        writeln!(
+            out,
+            "{converted} converted, {} refused, of {total} Sigma rules ({percent:.0}% converted)",
+            refused.len()
+        )
+        .context("failed to write output")?;
+    }
+    out.flush().context("failed to write output")?;
+    Ok(if refused.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_NEGATIVE)

@@ -33,6 +33,7 @@ mod metadata;
 mod pack;
 mod parameters;
 mod severity;
+pub mod sigma;
 mod testing;
 
 pub use error::{FileProblem, RuleProblem, RulesError};
