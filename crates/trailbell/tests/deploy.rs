@@ -428,6 +428,7 @@ fn emit_cloudformation_writes_a_template_with_every_rule() {
             "org-trail",
             "--trail-bucket",
             "logs",
+            "--without-threshold-rules",
             "--emit",
             "cloudformation",
             "--output",
@@ -446,10 +447,9 @@ fn emit_cloudformation_writes_a_template_with_every_rule() {
         serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
     let resources = template["Resources"].as_object().expect("resources");
     let count = |kind: &str| resources.values().filter(|r| r["Type"] == kind).count();
-    assert_eq!(
-        count("AWS::Events::Rule"),
-        trailbell::rules::RulePack::builtin().rules().len()
-    );
+    let mut counted = trailbell::rules::RulePack::builtin();
+    counted.retain(|rule| rule.noise.threshold.is_none());
+    assert_eq!(count("AWS::Events::Rule"), counted.rules().len());
     assert_eq!(count("AWS::SNS::TopicPolicy"), 1);
     assert_eq!(count("AWS::CloudTrail::Trail"), 1);
     assert_eq!(count("AWS::S3::BucketPolicy"), 1);
@@ -461,6 +461,35 @@ fn emit_cloudformation_writes_a_template_with_every_rule() {
             );
         }
     }
+}
+
+/// Regression: threshold rules were deployed as plain rules to SNS, which then published
+/// "Five failed console sign-ins ..." on every single failed sign-in, and the plan said nothing.
+#[test]
+fn threshold_rules_are_refused_for_an_sns_target_with_the_way_out() {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailbell"))
+        .args([
+            "deploy",
+            "--regions",
+            "us-east-1",
+            "--target-sns-topic-arn",
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+            "--emit",
+            "cloudformation",
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("trailbell runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("threshold rules cannot go to arn:aws:sns:us-east-1:123456789012:alerts")
+            && stderr.contains("console-sign-in-failures-from-one-address (5 matches within 5m)")
+            && stderr.contains("--target-lambda-arn")
+            && stderr.contains("--without-threshold-rules"),
+        "{stderr}"
+    );
 }
 
 #[test]

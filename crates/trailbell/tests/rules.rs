@@ -310,3 +310,91 @@ fn untrusted_text_in_user_rules_is_escaped() {
     assert!(!out.contains('\u{1b}'), "{out}");
     assert_eq!(out.lines().count(), 2, "{out}");
 }
+
+#[test]
+fn rules_list_markdown_is_the_committed_docs_rules_md() {
+    let output = trailbell(&["rules", "list", "--format", "markdown"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let committed =
+        fs::read_to_string(workspace_root().join("docs/RULES.md")).expect("docs/RULES.md");
+    assert!(
+        stdout(&output) == committed,
+        "docs/RULES.md is stale: run `trailbell rules list --format markdown > docs/RULES.md`"
+    );
+    // A user's pack gets its tables alone, with its ATT&CK ids linked.
+    let dir = scratch_dir("markdown");
+    fs::write(
+        dir.join("mine.toml"),
+        "name = \"mine\"\ntitle = \"A | B\"\nseverity = \"low\"\ndescription = \"d\"\n\
+         attack = [\"T1078.004\"]\nevent_pattern = '{}'\n",
+    )
+    .expect("write");
+    let output = trailbell(&["rules", "list", "--format", "markdown", path_arg(&dir)]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let page = stdout(&output);
+    assert!(page.starts_with("# Rules\n"), "{page}");
+    assert!(
+        page.contains(
+            "| `mine` | low | A \\| B | [T1078.004](https://attack.mitre.org/techniques/T1078/004/) |  |"
+        ),
+        "{page}"
+    );
+}
+
+#[test]
+fn import_sigma_converts_what_it_can_and_names_each_refusal() {
+    let sigma = workspace_root().join("testdata/sigma");
+    let output = trailbell(&["rules", "import-sigma", "--report", path_arg(&sigma)]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "6 converted, 4 refused, of 10 Sigma rules (60% converted)\n"
+    );
+    let refusals: Vec<&str> = stderr(&output).lines().collect();
+    assert_eq!(refusals.len(), 4, "{refusals:?}");
+    assert!(
+        refusals.iter().any(|line| line.ends_with(
+            "aws_cloudtrail_refused_regex.yml: userIdentity.arn|re: regular expressions cannot be expressed"
+        )),
+        "{refusals:?}"
+    );
+
+    // --out writes rule files that load as a pack, authorship kept.
+    let out = scratch_dir("sigma-out");
+    let output = trailbell(&[
+        "rules",
+        "import-sigma",
+        "--out",
+        path_arg(&out),
+        path_arg(&sigma),
+    ]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let listed = trailbell(&["rules", "list", "--format", "json", path_arg(&out)]);
+    assert_eq!(code(&listed), 0, "{}", stderr(&listed));
+    let rules: serde_json::Value = serde_json::from_str(stdout(&listed)).expect("JSON");
+    let rules = rules.as_array().expect("an array");
+    assert_eq!(rules.len(), 6);
+    for rule in rules {
+        let description = rule["description"].as_str().expect("a description");
+        assert!(
+            description.contains("Detection Rule License 1.1")
+                && description.contains("trailbell tests"),
+            "{rule}"
+        );
+    }
+    let converted = fs::read_to_string(out.join("sigma-aws-guardduty-detector-deleted.toml"))
+        .expect("a converted file");
+    assert!(
+        converted.starts_with("# Converted from the Sigma rule"),
+        "{converted}"
+    );
+
+    // Every rule converted: exit 0; the file printed when there is no --out.
+    let one = sigma.join("aws_cloudtrail_guardduty_detector_deleted.yml");
+    let output = trailbell(&["rules", "import-sigma", path_arg(&one)]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("# sigma-aws-guardduty-detector-deleted\n# Converted"));
+    let missing = trailbell(&["rules", "import-sigma", "no/such/dir"]);
+    assert_eq!(code(&missing), 2);
+}

@@ -121,6 +121,10 @@ pub struct Args {
     /// Print the plan; change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Leave out the rules with a threshold, which only the Lambda target counts (an SNS topic
+    /// would get every single match).
+    #[arg(long)]
+    without_threshold_rules: bool,
     /// Write the set-up in another form instead of calling AWS.
     #[arg(long, value_enum)]
     emit: Option<Emit>,
@@ -160,9 +164,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Deploys, or prints the plan, or emits a template.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let pack = load_rules(&args.rules)?;
+    let mut pack = load_rules(&args.rules)?;
     if let Some(Emit::CisMetricFilters) = args.emit {
         return emit_metric_filters(args, &pack);
+    }
+    if args.without_threshold_rules {
+        pack.retain(|rule| rule.noise.threshold.is_none());
     }
     let options = Options {
         regions: args.aws.regions()?,

@@ -28,6 +28,25 @@ enum RulesCommand {
     ///
     /// Exits 0 printing the translation, 1 saying why there is none, 2 on unreadable input.
     Convert(super::rules_convert::ConvertArgs),
+    /// Convert Sigma rules (logsource product aws, service cloudtrail) into rule files.
+    ///
+    /// Prints each converted file, or writes it to --out as <name>.toml. What cannot be expressed
+    /// is refused with the reason (on standard error). Exits 0 when every rule converted, 1 when
+    /// some were refused, 2 when a path cannot be read.
+    ImportSigma(ImportSigmaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportSigmaArgs {
+    /// Sigma rule files (.yml, .yaml), or directories searched recursively for them.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Print how many rules were converted and refused, and each refusal, instead of the files.
+    #[arg(long)]
+    report: bool,
+    /// Write each converted rule to DIR/<name>.toml.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +61,8 @@ struct ListArgs {
     /// A rule file (.toml) or a directory of them. [default: the built-in pack]
     #[arg(value_name = "PATH")]
     path: Option<PathBuf>,
-    /// How to print the list: an aligned table, or one JSON array with every rule's details.
+    /// How to print the list: an aligned table, one JSON array with every rule's details, or
+    /// Markdown (for the built-in pack, docs/RULES.md itself).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -51,6 +71,7 @@ struct ListArgs {
 enum Format {
     Table,
     Json,
+    Markdown,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -58,6 +79,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         RulesCommand::Test(args) => test(args),
         RulesCommand::List(args) => list(args),
         RulesCommand::Convert(args) => super::rules_convert::convert(args),
+        RulesCommand::ImportSigma(args) => import_sigma(args),
     }
 }
 
@@ -78,6 +100,115 @@ fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     write_report(&report, &mut out).context("failed to write output")?;
     out.flush().context("failed to write output")?;
     Ok(if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NEGATIVE)
+    })
+}
+
+/// The `.yml`/`.yaml` files under `path` (itself, or recursively in a directory), sorted.
+fn sigma_files(path: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("failed to read {}", path.display()))?;
+    if metadata.is_file() {
+        found.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("failed to read {}", path.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            sigma_files(&entry, found)?;
+        } else if entry
+            .extension()
+            .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        {
+            found.push(entry);
+        }
+    }
+    Ok(())
+}
+
+fn import_sigma(args: &ImportSigmaArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        sigma_files(path, &mut files)?;
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut refused = Vec::new();
+    let mut converted = 0;
+    let mut names = std::collections::HashMap::new();
+    for file in &files {
+        let stem = file
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = match std::fs::read(file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    refused.push((file.clone(), "not UTF-8".to_owned()));
+                    continue;
+                }
+            },
+            Err(err) => anyhow::bail!("failed to read {}: {err}", file.display()),
+        };
+        let rule = match trailbell::rules::sigma::convert(&stem, &text) {
+            Ok(rule) => rule,
+            Err(why) => {
+                refused.push((file.clone(), why));
+                continue;
+            }
+        };
+        if let Some(first) = names.insert(rule.name.clone(), file.clone()) {
+            refused.push((
+                file.clone(),
+                format!("its name {} is also {}'s", rule.name, first.display()),
+            ));
+            continue;
+        }
+        converted += 1;
+        match &args.out {
+            Some(dir) => {
+                let target = dir.join(format!("{}.toml", rule.name));
+                std::fs::write(&target, &rule.text)
+                    .with_context(|| format!("failed to write {}", target.display()))?;
+            }
+            None if !args.report => {
+                writeln!(out, "# {}\n{}", rule.name, rule.text)
+                    .context("failed to write output")?;
+            }
+            None => {}
+        }
+    }
+    for (file, why) in &refused {
+        let line = format!("refused {}: {why}", file.display());
+        eprintln!("{}", sanitize::for_terminal(&line));
+    }
+    if args.report {
+        let total = converted + refused.len();
+        let percent = if total == 0 {
+            0.0
+        } else {
+            100.0 * converted as f64 / total as f64
+        };
+        writeln!(
+            out,
+            "{converted} converted, {} refused, of {total} Sigma rules ({percent:.0}% converted)",
+            refused.len()
+        )
+        .context("failed to write output")?;
+    }
+    out.flush().context("failed to write output")?;
+    Ok(if refused.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_NEGATIVE)
@@ -126,6 +257,13 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Table => write_table(pack.rules(), &mut out),
         Format::Json => write_json(pack.rules(), &mut out),
+        Format::Markdown => {
+            let page = match args.path {
+                None => trailbell::rules::builtin_markdown(),
+                Some(_) => trailbell::rules::markdown(pack.rules(), false, ""),
+            };
+            out.write_all(page.as_bytes())
+        }
     }
     .and_then(|()| out.flush())
     .context("failed to write output")?;
@@ -180,6 +318,9 @@ fn write_json(rules: &[Rule], out: &mut impl Write) -> io::Result<()> {
         title: &'a str,
         description: &'a str,
         cis: &'a [String],
+        attack: &'a [String],
+        response: &'a str,
+        references: &'a [String],
         source: &'a str,
         tests: usize,
     }
@@ -192,6 +333,9 @@ fn write_json(rules: &[Rule], out: &mut impl Write) -> io::Result<()> {
             title: &rule.title,
             description: &rule.description,
             cis: &rule.cis,
+            attack: &rule.metadata.attack,
+            response: &rule.metadata.response,
+            references: &rule.metadata.references,
             source: &rule.source,
             tests: rule.tests.len(),
         })
@@ -216,6 +360,7 @@ mod tests {
             noise: trailbell::noise::NoiseSettings::default(),
             tests: Vec::new(),
             source: format!("rules/{name}.toml"),
+            metadata: trailbell::rules::Metadata::default(),
         }
     }
 

@@ -261,12 +261,46 @@ pub fn desired(pack: &RulePack, options: &Options) -> Result<Desired, DeployErro
             dlq.text
         )));
     }
+    refuse_uncounted_thresholds(pack, target)?;
     let mut rules = Vec::new();
     for rule in pack.rules() {
         rules.extend(desired_rule(rule, options, target, &home)?);
     }
     rules.sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
     Ok(Desired { rules })
+}
+
+/// A rule with a threshold fires on the `count`-th match: only the trailbell Lambda counts. An
+/// SNS topic or SQS queue would get every single match, titled as if the count were reached
+/// ("Five failed console sign-ins ..." on each failure), so such a deployment is refused.
+fn refuse_uncounted_thresholds(pack: &RulePack, target: &TargetSpec) -> Result<(), DeployError> {
+    if matches!(target, TargetSpec::Lambda(_)) {
+        return Ok(());
+    }
+    let counted: Vec<String> = pack
+        .rules()
+        .iter()
+        .filter_map(|rule| {
+            let threshold = rule.noise.threshold.as_ref()?;
+            Some(format!(
+                "{} ({} matches within {})",
+                rule.name,
+                threshold.count,
+                humantime::format_duration(threshold.within)
+            ))
+        })
+        .collect();
+    if counted.is_empty() {
+        return Ok(());
+    }
+    Err(DeployError::Options(format!(
+        "threshold rules cannot go to {}: EventBridge delivers every match and only the trailbell \
+         Lambda counts them, so each single match would arrive titled as if the threshold were \
+         reached. Rules: {}. Deploy to the Lambda (--target-lambda-arn), or leave them out \
+         (--without-threshold-rules)",
+        target.arn().text,
+        counted.join(", ")
+    )))
 }
 
 fn desired_rule(
@@ -405,6 +439,33 @@ mod tests {
         options.forward_role_arn = None;
         let err = desired(&RulePack::builtin(), &options).expect_err("needs a role");
         assert!(err.to_string().contains("--forward-role-arn"), "{err}");
+    }
+
+    /// Regression: `deploy` shipped threshold rules as plain rules to SNS, which published
+    /// "Five failed console sign-ins ..." on every single failed sign-in.
+    #[test]
+    fn threshold_rules_are_refused_for_targets_that_cannot_count() {
+        let mut options = options(&["us-east-1"]);
+        assert!(desired(&RulePack::builtin(), &options).is_ok());
+        options.target = Some(TargetSpec::Sns(
+            Arn::parse("arn:aws:sns:us-east-1:123456789012:alerts").expect("an ARN"),
+        ));
+        let err = desired(&RulePack::builtin(), &options).expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("console-sign-in-failures-from-one-address (5 matches within 5m)")
+                && message.contains("--target-lambda-arn")
+                && message.contains("--without-threshold-rules"),
+            "{message}"
+        );
+        let mut pack = RulePack::builtin();
+        pack.retain(|rule| rule.noise.threshold.is_none());
+        let plan = desired(&pack, &options).expect("a plan without threshold rules");
+        assert!(
+            plan.rules
+                .iter()
+                .all(|r| r.rule != "console-sign-in-failures-from-one-address")
+        );
     }
 
     #[test]

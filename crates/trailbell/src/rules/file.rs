@@ -30,6 +30,11 @@ const RULE_KEYS: &[&str] = &[
     "dedup",
     "exceptions",
     "tests",
+    // Detection metadata, read by `metadata.rs`.
+    "attack",
+    "response",
+    "references",
+    "parameters",
 ];
 
 /// The keys a `[[tests]]` entry may hold.
@@ -150,6 +155,17 @@ pub(crate) fn parse_rule_file(
     } else {
         None
     };
+    // Pack parameters are substituted before the pattern is judged (`parameters.rs`).
+    let parameters = match &mut event_pattern {
+        Some(pattern) => super::parameters::apply(
+            file,
+            &table,
+            pattern,
+            &|name| std::env::var(name).ok(),
+            &mut *check.problems,
+        ),
+        None => Vec::new(),
+    };
     if let Some(pattern) = &event_pattern
         && let Err(err) = Pattern::parse(pattern)
     {
@@ -175,6 +191,8 @@ pub(crate) fn parse_rule_file(
     let cis = check.cis(&table);
     let noise = check.noise(&table);
     let tests = check.tests(&table, fixtures);
+    let mut metadata = super::metadata::read(file, &table, &mut *check.problems);
+    metadata.parameters = parameters;
     check.unknown_keys(&table, "", RULE_KEYS);
 
     if problems.len() > before {
@@ -191,6 +209,7 @@ pub(crate) fn parse_rule_file(
         noise,
         tests,
         source: file.to_owned(),
+        metadata,
     })
 }
 
@@ -679,7 +698,7 @@ matches = false
         assert_eq!(
             problems(&text),
             [
-                "owner: unknown key, expected one of name, title, severity, description, event_pattern, filter_pattern, cis, threshold, dedup, exceptions, tests"
+                "owner: unknown key, expected one of name, title, severity, description, event_pattern, filter_pattern, cis, threshold, dedup, exceptions, tests, attack, response, references, parameters"
             ]
         );
     }

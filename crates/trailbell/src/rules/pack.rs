@@ -10,6 +10,7 @@ use trailbell_pattern::{Matcher, MatcherBuilder, Pattern, RuleId};
 use super::builtin;
 use super::error::{FileProblem, RulesError};
 use super::file::{Fixtures, parse_rule_file};
+use super::metadata::Metadata;
 use super::severity::Severity;
 use crate::noise::{Exception, NoiseSettings};
 
@@ -40,6 +41,8 @@ pub struct Rule {
     pub tests: Vec<RuleTest>,
     /// The file it came from: `rules/<name>.toml` for the built-in pack, else the path as given.
     pub source: String,
+    /// ATT&CK techniques, response steps, references.
+    pub metadata: Metadata,
 }
 
 /// An event a rule must, or must not, match.
@@ -496,6 +499,7 @@ mod tests {
             noise: NoiseSettings::default(),
             tests: Vec::new(),
             source: source.to_owned(),
+            metadata: Metadata::default(),
         };
         let found = invalid_files(RulePack::from_rules(
             vec![rule("one/same.toml"), rule("two/same.toml")],

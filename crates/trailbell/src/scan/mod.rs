@@ -47,6 +47,13 @@
 //! overhead, about 40 MB for a million matching events. Events without an `eventID` are never
 //! deduplicated. Non-matching duplicates are still counted in [`Stats::records`].
 //!
+//! # Thresholds
+//!
+//! A rule with a `[threshold]` fires as the service's would: over the events' own times, per key,
+//! on the match that reaches the count. Its matches are held by the collector and decided once
+//! every file is read (`threshold.rs`), so its alerts come last. Exceptions apply as for any
+//! rule; dedup windows are the service's business and are not applied by a scan.
+//!
 //! # Repeated keys
 //!
 //! [`Matcher::matches_trusted_with`](trailbell_pattern::Matcher::matches_trusted_with) requires JSON without repeated keys; serde_json's validation
@@ -65,6 +72,7 @@
 
 mod alert;
 mod report;
+mod threshold;
 mod window;
 mod worker;
 
@@ -370,7 +378,7 @@ pub fn scan(
         }
         drop(job_rx);
         drop(message_tx);
-        let collected = collect(message_rx, config, observer, progress);
+        let collected = collect(message_rx, rules, config, observer, progress);
         if collected.as_ref().map_or(true, |c| c.stopped) {
             cancel.store(true, Ordering::Relaxed);
         }
@@ -460,6 +468,7 @@ impl Hasher for PassThrough {
 
 fn collect(
     messages: crossbeam_channel::Receiver<Message>,
+    rules: &CompiledRules,
     config: &ScanConfig,
     observer: &mut dyn Observer,
     progress: &Progress,
@@ -473,6 +482,7 @@ fn collect(
         rules: BTreeMap::new(),
         stopped: false,
     };
+    let mut held = threshold::Held::default();
     let mut last_progress = Instant::now();
     loop {
         if last_progress.elapsed() >= PROGRESS_INTERVAL {
@@ -493,22 +503,16 @@ fn collect(
                     continue;
                 }
                 for &rule in &hit.rules {
-                    let time = &hit.event.time;
-                    let summary = collected.rules.entry(rule).or_insert_with(|| RuleSummary {
-                        rule,
-                        count: 0,
-                        first_seen: time.clone(),
-                        last_seen: time.clone(),
-                    });
-                    summary.count += 1;
-                    if *time < summary.first_seen {
-                        summary.first_seen.clone_from(time);
+                    if let Some((_, key)) = hit.threshold_keys.iter().find(|(id, _)| *id == rule) {
+                        // Decided once every file is read (see `threshold.rs`).
+                        if let Err(event) = held.push(rule, key.clone(), hit.event.clone()) {
+                            let problem = untimed(rules, rule, &event);
+                            collected.skipped_records += 1;
+                            observer.problem(&problem);
+                        }
+                        continue;
                     }
-                    if *time > summary.last_seen {
-                        summary.last_seen.clone_from(time);
-                    }
-                    collected.alerts += 1;
-                    observer.alert(rule, &hit.event)?;
+                    alert(&mut collected, observer, rule, &hit.event)?;
                 }
             }
             Message::Problem(problem) => {
@@ -525,6 +529,48 @@ fn collect(
             }
         }
     }
+    if !collected.stopped {
+        for (rule, event) in held.fired(rules) {
+            alert(&mut collected, observer, rule, &event)?;
+        }
+    }
     observer.progress(&progress.snapshot());
     Ok(collected)
+}
+
+/// One alert: counted in its rule's summary and handed to the observer.
+fn alert(
+    collected: &mut Collected,
+    observer: &mut dyn Observer,
+    rule: RuleId,
+    event: &EventSummary,
+) -> io::Result<()> {
+    let time = &event.time;
+    let summary = collected.rules.entry(rule).or_insert_with(|| RuleSummary {
+        rule,
+        count: 0,
+        first_seen: time.clone(),
+        last_seen: time.clone(),
+    });
+    summary.count += 1;
+    if *time < summary.first_seen {
+        summary.first_seen.clone_from(time);
+    }
+    if *time > summary.last_seen {
+        summary.last_seen.clone_from(time);
+    }
+    collected.alerts += 1;
+    observer.alert(rule, event)
+}
+
+/// A threshold rule matched an event whose time cannot be read: it cannot be counted in a window.
+fn untimed(rules: &CompiledRules, rule: RuleId, event: &EventSummary) -> Problem {
+    Problem::File {
+        name: event.file.clone(),
+        reason: format!(
+            "event {:?} matched the threshold rule {} but has no readable eventTime, so it was not counted",
+            event.event_id,
+            rules.rule(rule).name
+        ),
+    }
 }

@@ -43,6 +43,8 @@ pub(crate) struct Hit {
     pub(crate) key: Option<u128>,
     pub(crate) rules: Vec<RuleId>,
     pub(crate) event: EventSummary,
+    /// For each matched rule with a threshold: its key for this event (see `threshold.rs`).
+    pub(crate) threshold_keys: Vec<(RuleId, String)>,
 }
 
 /// The collector has gone (it stopped at a problem, or its output closed), or the scan was
@@ -340,6 +342,9 @@ impl Worker<'_> {
             return self.unreadable(file, offset, err.offset().saturating_sub(head), &err);
         }
         let time = time.as_deref().or(fields.event_time.as_deref());
+        let threshold_keys = self.threshold_keys(|out| {
+            write_envelope(fields, raw, out);
+        });
         let hit = Hit {
             key: fields
                 .event_id
@@ -347,6 +352,7 @@ impl Worker<'_> {
                 .map(|event_id| envelope_id(event_id).0),
             rules: std::mem::take(&mut self.ids),
             event: EventSummary::of_record(raw, time.unwrap_or_default(), &file.name),
+            threshold_keys,
         };
         self.send(Message::Hit(Box::new(hit)))
     }
@@ -394,12 +400,40 @@ impl Worker<'_> {
             None => record_id(raw).0,
         };
         let time = time.as_deref().or(envelope_time).unwrap_or_default();
+        let threshold_keys = self.threshold_keys(|out| out.extend_from_slice(raw));
         let hit = Hit {
             key: Some(key),
             rules: std::mem::take(&mut self.ids),
             event: EventSummary::of_envelope(raw, time, &file.name),
+            threshold_keys,
         };
         self.send(Message::Hit(Box::new(hit)))
+    }
+
+    /// The threshold key of each matched rule that has a threshold, rendered over the whole
+    /// envelope (`write` writes it) as the service renders it. Only such matches pay for the
+    /// envelope's parse.
+    fn threshold_keys(&self, write: impl FnOnce(&mut Vec<u8>)) -> Vec<(RuleId, String)> {
+        let counted: Vec<RuleId> = self
+            .ids
+            .iter()
+            .copied()
+            .filter(|&id| self.rules.rule(id).noise.threshold.is_some())
+            .collect();
+        if counted.is_empty() {
+            return Vec::new();
+        }
+        let mut whole = Vec::new();
+        write(&mut whole);
+        // The matcher has read this envelope, so it is JSON; `Null` renders empty keys if not.
+        let event: serde_json::Value = serde_json::from_slice(&whole).unwrap_or_default();
+        counted
+            .into_iter()
+            .map(|id| {
+                let key = super::threshold::key(&self.rules.rule(id).noise, &event);
+                (id, key)
+            })
+            .collect()
     }
 
     /// Whether an event at `time` is in the window; counts it when it is not.

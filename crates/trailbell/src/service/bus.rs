@@ -193,6 +193,7 @@ impl BusRules {
                 noise: extras.noise.clone(),
                 tests: Vec::new(),
                 source: stored.arn.clone(),
+                metadata: crate::rules::Metadata::default(),
             });
             let mut targets = Vec::new();
             for target in &stored.targets {
