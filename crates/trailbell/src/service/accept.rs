@@ -179,7 +179,7 @@ fn accept_event(
                     match alert_payload(target, &value, &event.envelope, &context) {
                         Ok(payload) => messages.push(alert_message(
                             target,
-                            &rule.name,
+                            &context,
                             &runtime.arn,
                             &event.id,
                             &key_id,
@@ -231,7 +231,7 @@ fn accept_event(
 #[allow(clippy::too_many_arguments)]
 fn alert_message(
     target: &super::bus::TargetRuntime,
-    rule_name: &str,
+    context: &AlertContext,
     rule_arn: &str,
     event_id: &str,
     key_id: &str,
@@ -240,13 +240,15 @@ fn alert_message(
 ) -> NewMessage {
     NewMessage {
         destination: target.destination.clone(),
-        rule_name: rule_name.to_owned(),
+        rule_name: context.rule_name.clone(),
         target_id: target.id.clone(),
         event_id: event_id.to_owned(),
         idempotency_key: outbox::idempotency_key(key_id, rule_arn, &target.id),
         payload,
         attributes: MessageAttributes {
             message_group_id: target.message_group_id.clone(),
+            severity: Some(context.severity.as_str().to_owned()),
+            title: Some(context.title.clone()),
             ..MessageAttributes::default()
         },
         retry_policy: target.retry_policy,
@@ -292,7 +294,7 @@ fn summary_messages(
                 match alert_payload(target, &value, &summary.last_envelope, &context) {
                     Ok(payload) => messages.push(alert_message(
                         target,
-                        &rule.name,
+                        &context,
                         &runtime.arn,
                         value.get("id").and_then(Value::as_str).unwrap_or_default(),
                         &summary_id,
