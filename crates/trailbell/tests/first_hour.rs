@@ -412,3 +412,330 @@ queue_url = "http://127.0.0.1:{closed}/123456789012/trail-notifications"
     );
     assert_eq!(service.terminate(), 0);
 }
+
+/// A store in `data`, made by a `trailbell run` that stops at start (its port is taken).
+fn make_store(env: &[(&str, &str)], args: &[&str]) {
+    let (_held, address) = taken_port();
+    let mut all = vec!["run", "--listen", &address];
+    all.extend_from_slice(args);
+    let output = run_to_exit(&all, env);
+    assert_eq!(common::code(&output), 2, "{}", common::stderr(&output));
+}
+
+fn outbox_status(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut all = vec!["outbox", "status", "--format", "json"];
+    all.extend_from_slice(args);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailbell"));
+    command
+        .args(&all)
+        .env_remove("TRAILBELL_CONFIG")
+        .env_remove("TRAILBELL_DATA_DIR")
+        .env("HOME", "/nonexistent")
+        .env_remove("XDG_DATA_HOME")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("trailbell runs")
+}
+
+#[test]
+fn outbox_finds_the_store_through_config_data_dir_and_their_environment_variables() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    // `run` takes its data directory from TRAILBELL_DATA_DIR.
+    make_store(&[("TRAILBELL_DATA_DIR", path(&data))], &[]);
+    assert!(data.join("trailbell.db").is_file());
+    let config = dir.path().join("trailbell.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[service]\ndata_dir = \"{}\"\n\n[destinations.slack]\ntype = \"slack\"\n\
+             webhook_url = \"env:UNSET_SECRET_OF_THIS_TEST\"\n",
+            data.display()
+        ),
+    )
+    .expect("write");
+
+    // Nothing given: the default directory, which has no store.
+    let output = outbox_status(&[], &[]);
+    assert_eq!(common::code(&output), 2, "{}", common::stderr(&output));
+    assert!(common::stderr(&output).contains("no outbox store"));
+
+    for (args, env) in [
+        (vec!["--config", path(&config)], vec![]),
+        (vec![], vec![("TRAILBELL_CONFIG", path(&config))]),
+        (vec!["--data-dir", path(&data)], vec![]),
+        (vec![], vec![("TRAILBELL_DATA_DIR", path(&data))]),
+    ] {
+        let output = outbox_status(&args, &env);
+        assert_eq!(
+            common::code(&output),
+            0,
+            "{args:?} {env:?}: {}",
+            common::stderr(&output)
+        );
+        assert_eq!(common::stdout(&output).trim(), "[]");
+    }
+    // --data-dir wins over the configuration's.
+    let output = outbox_status(
+        &[
+            "--config",
+            path(&config),
+            "--data-dir",
+            path(&dir.path().join("none")),
+        ],
+        &[],
+    );
+    assert_eq!(common::code(&output), 2);
+    assert!(
+        common::stderr(&output).contains("none"),
+        "{}",
+        common::stderr(&output)
+    );
+}
+
+#[test]
+fn scan_fail_on_alerts_exits_1_at_or_above_the_severity_only() {
+    let logs = common::workspace_root().join("testdata/AWSLogs");
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "jsonl", path(&logs)];
+        args.extend_from_slice(extra);
+        common::run(&args)
+    };
+    let plain = scan(&[]);
+    assert_eq!(common::code(&plain), 0, "{}", common::stderr(&plain));
+    let severities: Vec<String> = common::stdout(&plain)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON"))
+        .filter(|line| line["kind"] == "alert")
+        .map(|alert| alert["severity"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(severities.iter().any(|s| s == "high"), "{severities:?}");
+    assert!(
+        !severities.iter().any(|s| s == "critical"),
+        "{severities:?}"
+    );
+
+    let any = scan(&["--fail-on-alerts"]);
+    assert_eq!(common::code(&any), 1);
+    let high = scan(&["--fail-on-alerts", "high"]);
+    assert_eq!(common::code(&high), 1);
+    let expected = severities.iter().filter(|s| *s == "high").count();
+    assert!(
+        common::stderr(&high).contains(&format!("{expected} alerts at or above high")),
+        "{}",
+        common::stderr(&high)
+    );
+    let critical = scan(&["--fail-on-alerts=critical"]);
+    assert_eq!(common::code(&critical), 0, "{}", common::stderr(&critical));
+    let wrong = scan(&["--fail-on-alerts", "severe"]);
+    assert_eq!(common::code(&wrong), 2);
+}
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = common::run(&["completions", shell]);
+        assert_eq!(common::code(&output), 0, "{shell}");
+        let script = common::stdout(&output);
+        for word in ["scan", "outbox", "fail-on-alerts", "profile"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+    }
+    let bash = common::run(&["completions", "bash"]);
+    let check = Command::new("bash")
+        .args(["-n", "-c", common::stdout(&bash)])
+        .output()
+        .expect("bash runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let man = common::run(&["man"]);
+    assert_eq!(common::code(&man), 0);
+    let page = common::stdout(&man);
+    assert!(page.contains(".TH trailbell 1"), "{page}");
+    assert!(page.contains("CloudTrail alerting service"), "{page}");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let output = common::run(&["man", "--out-dir", path(dir.path())]);
+    assert_eq!(common::code(&output), 0, "{}", common::stderr(&output));
+    for page in [
+        "trailbell.1",
+        "trailbell-run.1",
+        "trailbell-scan.1",
+        "trailbell-outbox.1",
+    ] {
+        assert!(dir.path().join(page).is_file(), "{page}");
+    }
+}
+
+#[test]
+fn help_says_what_trailbell_is_lists_run_first_and_shows_examples() {
+    let help = common::run(&["--help"]);
+    let text = common::stdout(&help);
+    assert!(
+        text.starts_with("A CloudTrail alerting service and EventBridge-pattern toolkit"),
+        "{text}"
+    );
+    let commands: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(commands.first(), Some(&"run"), "{text}");
+    for command in ["run", "scan", "outbox", "deploy", "doctor"] {
+        let help = common::run(&[command, "--help"]);
+        assert!(
+            common::stdout(&help).contains(&format!("Examples:\n  trailbell {command}")),
+            "{command}: {}",
+            common::stdout(&help)
+        );
+    }
+}
+
+/// An AWS configuration file with one profile, and an environment with no other credentials.
+fn profile_env(dir: &Path) -> Vec<(String, String)> {
+    let config = dir.join("aws-config");
+    std::fs::write(
+        &config,
+        "[profile tb-audit]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .expect("write");
+    vec![
+        ("AWS_CONFIG_FILE".into(), path(&config).to_owned()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".into(),
+            path(&dir.join("no-credentials")).to_owned(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+    ]
+}
+
+fn trailbell_with(args: &[&str], env: &[(String, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailbell"));
+    command.args(args).current_dir(common::workspace_root());
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("trailbell runs")
+}
+
+fn aws_cli(endpoint: &str, args: &[&str]) {
+    let output = Command::new("aws")
+        .args(["--endpoint-url", endpoint, "--region", "us-east-1"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .current_dir(common::workspace_root())
+        .output()
+        .expect("the aws CLI runs (scripts/test puts it on PATH)");
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn scan_of_s3_takes_profile_and_region_as_the_aws_cli_does() {
+    let endpoint = common::moto_endpoint();
+    let bucket = format!("tb-first-hour-{}", std::process::id());
+    aws_cli(&endpoint, &["s3", "mb", &format!("s3://{bucket}")]);
+    aws_cli(
+        &endpoint,
+        &[
+            "s3",
+            "cp",
+            "--recursive",
+            "testdata/AWSLogs",
+            &format!("s3://{bucket}/AWSLogs"),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let env = profile_env(dir.path());
+    let url = format!("s3://{bucket}/AWSLogs/");
+    let scan = |profile: &str| {
+        trailbell_with(
+            &[
+                "scan",
+                "--format",
+                "jsonl",
+                &url,
+                "--endpoint-url",
+                &endpoint,
+                "--profile",
+                profile,
+                "--region",
+                "eu-west-1",
+            ],
+            &env,
+        )
+    };
+    let output = scan("tb-audit");
+    assert_eq!(common::code(&output), 0, "{}", common::stderr(&output));
+    let local = common::run(&[
+        "scan",
+        "--format",
+        "jsonl",
+        path(&common::workspace_root().join("testdata/AWSLogs")),
+    ]);
+    assert_eq!(
+        common::stdout(&output).lines().count(),
+        common::stdout(&local).lines().count()
+    );
+    assert!(common::stdout(&output).lines().count() > 0);
+    let output = scan("no-such-profile");
+    assert_eq!(common::code(&output), 2, "{}", common::stdout(&output));
+}
+
+#[test]
+fn deploy_takes_profile_and_region_as_the_aws_cli_does() {
+    let endpoint = common::moto_endpoint();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let env = profile_env(dir.path());
+    let deploy = |profile: &str| {
+        trailbell_with(
+            &[
+                "deploy",
+                "--dry-run",
+                "--format",
+                "json",
+                "--profile",
+                profile,
+                "--region",
+                "eu-west-3",
+                "--target-sqs-queue-arn",
+                "arn:aws:sqs:eu-west-3:123456789012:alerts",
+                "--forward-role-arn",
+                "arn:aws:iam::123456789012:role/forward",
+                "--endpoint-url",
+                &endpoint,
+            ],
+            &env,
+        )
+    };
+    let output = deploy("tb-audit");
+    assert_eq!(common::code(&output), 0, "{}", common::stderr(&output));
+    assert!(
+        common::stdout(&output).contains("eu-west-3"),
+        "{}",
+        common::stdout(&output)
+    );
+    let output = deploy("no-such-profile");
+    assert_ne!(common::code(&output), 0, "{}", common::stdout(&output));
+}

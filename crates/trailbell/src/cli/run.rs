@@ -9,13 +9,18 @@ use trailbell::config::Config;
 use trailbell::service::Service;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trailbell run
+  TRAILBELL_SLACK_WEBHOOK_URL=https://hooks.slack.com/services/... trailbell run
+  trailbell run --config /etc/trailbell/trailbell.toml --data-dir /var/lib/trailbell
+  trailbell run --listen localhost:9820 --log-format json")]
 pub struct Args {
     /// The configuration file. [default: the embedded default: the built-in rules, alerts to the
     /// terminal and to Slack when TRAILBELL_SLACK_WEBHOOK_URL is set]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "TRAILBELL_CONFIG")]
     config: Option<PathBuf>,
     /// Where the store lives. [default: the configuration's, else the user's data directory]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "TRAILBELL_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The API's address, instead of the configuration's: IP:PORT or HOST:PORT, e.g.
     /// localhost:9820 (port 0 picks a free one).
