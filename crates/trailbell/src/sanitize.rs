@@ -56,19 +56,46 @@ fn push_escaped(out: &mut String, c: char) {
         '\t' => out.push_str(r"\t"),
         '\n' => out.push_str(r"\n"),
         '\r' => out.push_str(r"\r"),
-        c if c.is_control() || is_bidi_control(c) => {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        }
+        c if c.is_control() || is_invisible(c) => push_visible_escape(out, c),
         c => out.push(c),
     }
 }
 
-/// The Unicode characters that change the direction of the text around them.
-fn is_bidi_control(c: char) -> bool {
+/// Characters a reader cannot see that change what the text around them looks like or means:
+/// bidirectional controls (which reorder it), zero-width characters, joiners and fillers (which
+/// hide inside names), the line and paragraph separators (which break lines where no newline
+/// shows) and tag characters. Every renderer of untrusted text escapes these: the terminal here,
+/// Slack in [`crate::targets::slack::escape`].
+///
+/// ```
+/// use trailbell::sanitize::is_invisible;
+///
+/// assert!(is_invisible('\u{202e}'));
+/// assert!(is_invisible('\u{200b}'));
+/// assert!(!is_invisible('é'));
+/// ```
+pub fn is_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{3164}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{e0000}'..='\u{e007f}'
     )
+}
+
+/// Writes `c` as the visible escape `\u{..}` used for invisible and control characters.
+pub fn push_visible_escape(out: &mut String, c: char) {
+    let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
 }
 
 #[cfg(test)]
@@ -106,6 +133,14 @@ mod tests {
         assert_eq!(
             for_terminal("\u{202e}txt.exe\u{2066}"),
             r"\u{202e}txt.exe\u{2066}"
+        );
+    }
+
+    #[test]
+    fn zero_width_and_separator_characters_are_escaped() {
+        assert_eq!(
+            for_terminal("ad\u{200b}min\u{2028}x\u{feff}"),
+            r"ad\u{200b}min\u{2028}x\u{feff}"
         );
     }
 

@@ -957,7 +957,8 @@ async fn dead_letters_land_in_their_dead_letter_queue() {
         Some("root-sign-in")
     );
     assert_eq!(attribute(message, "TARGET_ARN").as_deref(), Some("alerts"));
-    assert_eq!(attribute(message, "RETRY_ATTEMPTS").as_deref(), Some("2"));
+    // One retry allowed, one made: EventBridge counts retries, not attempts.
+    assert_eq!(attribute(message, "RETRY_ATTEMPTS").as_deref(), Some("1"));
     assert_eq!(
         attribute(message, "EXHAUSTED_RETRY_CONDITION").as_deref(),
         Some("MaximumRetryAttempts")

@@ -215,6 +215,33 @@ fn list_filters_by_state_and_destination_without_payloads() {
 }
 
 #[test]
+fn list_counts_a_dead_letters_retries_as_its_attempts_after_the_first() {
+    let mut store = Store::new();
+    let slack = store.fill("slack", 1);
+    // Three attempts: the first and two retries, as `MaximumRetryAttempts = 2` allows.
+    store.set_state(&slack, "dead");
+    let output = run(&["list", "--format", "json"], store.dir.path());
+    let rows = json(&output);
+    assert_eq!(rows[0]["attempts"], 3, "{rows}");
+    assert_eq!(rows[0]["retries"], 2, "{rows}");
+    let output = run(&["list"], store.dir.path());
+    let table = String::from_utf8_lossy(&output.stdout);
+    let header: Vec<&str> = table.lines().next().unwrap_or("").split("  ").collect();
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let retries = header
+        .iter()
+        .filter(|cell| !cell.is_empty())
+        .position(|cell| cell.trim() == "RETRIES")
+        .unwrap_or_else(|| panic!("a RETRIES column: {table}"));
+    assert_eq!(row.get(retries), Some(&"2"), "{table}");
+}
+
+#[test]
 fn retry_makes_dead_letters_pending_with_attempts_reset() {
     let mut store = Store::new();
     let slack = store.fill("slack", 3);

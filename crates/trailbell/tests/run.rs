@@ -731,10 +731,10 @@ Targets = [{{ Id = "chatbot", Arn = "chatbot" }}]
     let notification: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(notification["version"], "1.0", "{notification}");
     assert_eq!(notification["source"], "custom");
-    assert!(
-        notification["content"]["title"]
-            .as_str()
-            .is_some_and(|title| title.contains("Root signed in")),
+    // The severity's emoji stays a Slack shortcode (issue 20: it was escaped to
+    // `:largeˍorangeˍcircle:`).
+    assert_eq!(
+        notification["content"]["title"], ":large_orange_circle: Root signed in",
         "{notification}"
     );
     assert_eq!(service.terminate(), 0);

@@ -8,8 +8,29 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 use trailbell::lambda::{Handler, Settings};
 
+/// What `bootstrap` says when started by hand: it is the Lambda build, not a command.
+const NOT_IN_LAMBDA: &str = "bootstrap is trailbell's AWS Lambda function (the target of an \
+EventBridge rule) and runs only inside Lambda, which sets AWS_LAMBDA_RUNTIME_API; to run \
+trailbell here use the trailbell binary (trailbell run, trailbell scan); to deploy this one see \
+docs/LAMBDA.md";
+
+fn main() -> std::process::ExitCode {
+    // Lambda always sets it; without it the runtime client would panic on its first request.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none_or(|api| api.is_empty()) {
+        eprintln!("{NOT_IN_LAMBDA}");
+        return std::process::ExitCode::from(2);
+    }
+    match lambda_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{err:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn lambda_main() -> anyhow::Result<()> {
     // One JSON object per line: CloudWatch Logs keeps lines whole and Logs Insights reads them.
     tracing_subscriber::fmt()
         .json()

@@ -37,8 +37,17 @@ pub enum Emit {
 pub struct AwsArgs {
     /// Regions to deploy to, comma-separated; every enabled region with a regional sign-in
     /// endpoint belongs here. [default: the current region, AWS_REGION]
-    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    #[arg(
+        long,
+        visible_alias = "region",
+        value_delimiter = ',',
+        value_name = "REGION,..."
+    )]
     pub regions: Vec<String>,
+    /// Use this named profile of the AWS configuration files, as the aws CLI does.
+    /// [default: AWS_PROFILE, else the default chain]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The event bus. [default: default]
     #[arg(long, value_name = "NAME")]
     pub event_bus_name: Option<String>,
@@ -98,6 +107,10 @@ impl TargetArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trailbell deploy --profile prod --regions us-east-1,eu-west-1 --target-sns-topic-arn arn:aws:sns:us-east-1:111122223333:alerts
+  trailbell deploy --region us-east-1 --target-lambda-arn arn:aws:lambda:us-east-1:111122223333:function:trailbell --dry-run
+  trailbell destroy --profile prod --regions us-east-1,eu-west-1")]
 pub struct Args {
     /// A rule file, a directory of them, or `builtin`.
     #[arg(long, value_name = "PATH|builtin", default_value = "builtin")]
@@ -202,7 +215,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let aws = Aws::new(args.aws.endpoint_url.clone());
+    let aws = Aws::new(args.aws.endpoint_url.clone()).with_profile(args.aws.profile.clone());
     runtime()?.block_on(async {
         let plan = apply::plan_deploy(&aws, &pack, &options).await?;
         if !args.dry_run {
@@ -241,7 +254,7 @@ pub fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         target: args.target.target()?,
         ..Options::default()
     };
-    let aws = Aws::new(args.aws.endpoint_url.clone());
+    let aws = Aws::new(args.aws.endpoint_url.clone()).with_profile(args.aws.profile.clone());
     runtime()?.block_on(async {
         let plan = apply::plan_destroy(&aws, &options).await?;
         if !args.dry_run {

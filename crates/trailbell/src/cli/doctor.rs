@@ -11,6 +11,9 @@ use super::EXIT_NEGATIVE;
 use super::deploy::{AwsArgs, Format, load_rules};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trailbell doctor --profile prod --region us-east-1
+  trailbell doctor --regions us-east-1,eu-west-1 --format json")]
 pub struct Args {
     /// The rule pack that should be deployed: a rule file, a directory of them, or `builtin`.
     #[arg(long, value_name = "PATH|builtin", default_value = "builtin")]
@@ -35,7 +38,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .transpose()?,
         ..Options::default()
     };
-    let aws = Aws::new(args.aws.endpoint_url.clone());
+    let aws = Aws::new(args.aws.endpoint_url.clone()).with_profile(args.aws.profile.clone());
     let findings = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+mod completions;
 mod deploy;
 mod doctor;
 mod match_events;
@@ -25,9 +26,23 @@ pub const EXIT_NEGATIVE: u8 = 1;
 /// Exit code for an error: the command could not do its job.
 pub const EXIT_ERROR: u8 = 2;
 
-/// Match AWS events against Amazon EventBridge event patterns.
+/// A CloudTrail alerting service and EventBridge-pattern toolkit.
+///
+/// `trailbell run` receives AWS events (from EventBridge, S3 and SQS, CloudTrail or a directory),
+/// matches them against EventBridge event patterns and sends alerts to Slack, SNS, SQS, webhooks,
+/// files or the terminal. The other commands test patterns, scan CloudTrail archives, manage the
+/// outbox and deploy the rules to AWS.
 #[derive(Debug, Parser)]
-#[command(name = "trailbell", version)]
+#[command(
+    name = "trailbell",
+    version,
+    after_help = "Examples:
+  trailbell run                                   the built-in rules, alerts to the terminal
+  TRAILBELL_SLACK_WEBHOOK_URL=https://hooks.slack.com/... trailbell run
+  trailbell scan AWSLogs/ --since 7d --fail-on-alerts high
+  trailbell test-event-pattern --event file://event.json --event-pattern file://pattern.json
+Documentation: docs/INSTALL.md, docs/CONFIGURATION.md, docs/RULES.md"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,6 +61,7 @@ enum Command {
     /// Look at and repair the outbox: status, list, retry dead letters, purge.
     Outbox(outbox::Args),
     /// Run the service: the EventBridge-compatible API, live sources, rules, alerts out.
+    #[command(display_order = 0)]
     Run(run::Args),
     /// Check a configuration file and report every problem at once.
     Validate(validate::Args),
@@ -58,6 +74,10 @@ enum Command {
     /// Test which log event messages one CloudWatch Logs filter pattern matches, like
     /// `aws logs test-metric-filter`.
     TestMetricFilter(test_metric_filter::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command into a directory.
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -74,6 +94,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Destroy(args) => deploy::destroy(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::TestMetricFilter(args) => test_metric_filter::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }
 

@@ -5,7 +5,7 @@
 //! retry); 2 an error (no store in the data directory, an unreadable store).
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,6 +18,11 @@ use trailbell::sanitize::for_terminal_capped;
 use super::EXIT_NEGATIVE;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trailbell outbox status --config /etc/trailbell/trailbell.toml
+  trailbell outbox list --state dead
+  trailbell outbox retry --all-dead --destination slack
+  trailbell outbox purge --delivered-older-than 7d")]
 pub struct Args {
     #[command(subcommand)]
     command: OutboxCommand,
@@ -37,9 +42,13 @@ enum OutboxCommand {
 
 #[derive(Debug, clap::Args)]
 struct Common {
-    /// The data directory holding the store (trailbell.db). [default: the platform's data
-    /// directory, e.g. ~/.local/share/trailbell]
-    #[arg(long, value_name = "DIR")]
+    /// The service's configuration file: its [service] data_dir is the store's directory, as
+    /// for `trailbell run`.
+    #[arg(long, value_name = "FILE", env = "TRAILBELL_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory holding the store (trailbell.db). [default: the configuration's, else
+    /// the platform's data directory, e.g. ~/.local/share/trailbell]
+    #[arg(long, value_name = "DIR", env = "TRAILBELL_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// An aligned table for people, or JSON.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -124,8 +133,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 /// The store of `--data-dir` (or the default data directory); an error if there is none, so a
 /// typo in the directory is not mistaken for an empty outbox.
 fn open(common: &Common) -> anyhow::Result<Outbox> {
-    let dir = match &common.data_dir {
-        Some(dir) => dir.clone(),
+    let configured = match &common.config {
+        Some(path) => configured_data_dir(path)?,
+        None => None,
+    };
+    let dir = match common.data_dir.clone().or(configured) {
+        Some(dir) => dir,
         None => dirs::data_dir()
             .context("no data directory on this platform; give --data-dir")?
             .join("trailbell"),
@@ -138,6 +151,27 @@ fn open(common: &Common) -> anyhow::Result<Outbox> {
         );
     }
     Outbox::open(&path).with_context(|| format!("failed to open the outbox {}", path.display()))
+}
+
+/// The `[service] data_dir` of the configuration file at `path`, if it sets one. Only that key
+/// is read: the outbox needs no destination's secret.
+fn configured_data_dir(path: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read the configuration {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("the configuration {} is not TOML", path.display()))?;
+    match table
+        .get("service")
+        .and_then(|service| service.get("data_dir"))
+    {
+        None => Ok(None),
+        Some(toml::Value::String(dir)) => Ok(Some(PathBuf::from(dir))),
+        Some(_) => bail!(
+            "{}: service.data_dir: expected a path (a string)",
+            path.display()
+        ),
+    }
 }
 
 fn status(common: &Common) -> anyhow::Result<ExitCode> {
@@ -234,6 +268,7 @@ fn write_list(rows: &[MessageSummary], out: &mut impl Write) -> io::Result<()> {
                 for_terminal_capped(&row.target_id, 20),
                 for_terminal_capped(&row.event_id, 36),
                 row.attempts.to_string(),
+                row.retries.to_string(),
                 next,
                 for_terminal_capped(row.last_error.as_deref().unwrap_or(""), 80),
                 for_terminal_capped(&answer, 60),
@@ -249,6 +284,7 @@ fn write_list(rows: &[MessageSummary], out: &mut impl Write) -> io::Result<()> {
             "TARGET",
             "EVENT",
             "ATTEMPTS",
+            "RETRIES",
             "NEXT ATTEMPT",
             "LAST ERROR",
             "RESPONSE",

@@ -9,16 +9,22 @@ use trailbell::config::Config;
 use trailbell::service::Service;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trailbell run
+  TRAILBELL_SLACK_WEBHOOK_URL=https://hooks.slack.com/services/... trailbell run
+  trailbell run --config /etc/trailbell/trailbell.toml --data-dir /var/lib/trailbell
+  trailbell run --listen localhost:9820 --log-format json")]
 pub struct Args {
     /// The configuration file. [default: the embedded default: the built-in rules, alerts to the
     /// terminal and to Slack when TRAILBELL_SLACK_WEBHOOK_URL is set]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "TRAILBELL_CONFIG")]
     config: Option<PathBuf>,
     /// Where the store lives. [default: the configuration's, else the user's data directory]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "TRAILBELL_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// The API's address, instead of the configuration's (port 0 picks a free one).
-    #[arg(long, value_name = "ADDR")]
+    /// The API's address, instead of the configuration's: IP:PORT or HOST:PORT, e.g.
+    /// localhost:9820 (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// Log lines as text for people or as JSON for machines.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -37,6 +43,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::embedded_default()?,
     };
+    for left_out in &config.left_out {
+        tracing::warn!(
+            destination = %left_out.destination,
+            "Destination left out: {}; set it and restart to send alerts there.",
+            left_out.reason
+        );
+    }
     if let Some(listen) = args.listen {
         if !config.api.authentication && !listen.ip().is_loopback() {
             anyhow::bail!(
@@ -100,9 +113,42 @@ fn init_logs(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Colour only for a person at a terminal, and never when `NO_COLOR` is set (https://no-color.org):
+/// escape codes in a log file or a journal are noise.
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    !no_color && std::io::stderr().is_terminal()
+}
+
+/// `--listen`: an IP address and port, or a host name and port resolved here (its IPv4 address
+/// first, as `localhost` means 127.0.0.1 to most clients).
+fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(address) = value.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    if !value.contains(':') {
+        return Err(format!(
+            "{value:?} has no port: give HOST:PORT, e.g. localhost:9820"
+        ));
+    }
+    let addresses: Vec<SocketAddr> = value
+        .to_socket_addrs()
+        .map_err(|err| format!("cannot resolve {value:?}: {err}"))?
+        .collect();
+    addresses
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or(addresses.first())
+        .copied()
+        .ok_or_else(|| format!("{value:?} resolves to no address"))
 }

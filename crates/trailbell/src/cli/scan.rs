@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use trailbell::rules::{CompiledRules, RulePack};
+use trailbell::rules::{CompiledRules, RulePack, Severity};
 use trailbell::sanitize;
 use trailbell::scan::{
     self, EventSummary, Format, Observer, Problem, Report, ScanConfig, Stats, TimeWindow,
@@ -18,6 +18,11 @@ use trailbell_pattern::RuleId;
 use super::{EXIT_ERROR, EXIT_NEGATIVE};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trailbell scan AWSLogs/ --since 7d
+  trailbell scan s3://my-trail-bucket/AWSLogs/111122223333/ --profile audit --region us-east-1
+  trailbell scan --rules my-rules/ --format jsonl AWSLogs/ > alerts.jsonl
+  trailbell scan AWSLogs/ --fail-on-alerts high     (exit 1 on a high or critical alert)")]
 pub struct Args {
     /// What to scan: CloudTrail log files (.json.gz, .json), JSON lines of records or of
     /// EventBridge events, directories (walked recursively; CloudTrail-Digest/ skipped), S3
@@ -29,6 +34,14 @@ pub struct Args {
     /// AWS's; addressing is path-style then.
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
+    /// For s3:// inputs: use this named profile of the AWS configuration files, as the aws CLI
+    /// does. [default: AWS_PROFILE, else the default chain]
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// For s3:// inputs: the region to ask first (the bucket's own is followed). [default:
+    /// AWS_REGION, else the profile's]
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
     /// The rules: a rule file or a directory of them. [default: the built-in pack]
     #[arg(long, value_name = "FILE|DIR")]
     rules: Option<PathBuf>,
@@ -51,6 +64,21 @@ pub struct Args {
     /// The largest a file may decompress to, in MiB; larger ones are skipped (decompression bombs).
     #[arg(long, value_name = "MIB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     max_file_mib: u64,
+    /// Exit 1 when an alert at or above SEVERITY fired (info, low, medium, high, critical;
+    /// without one, any alert): a CI gate on a rule backtest. Write it after the paths, or as
+    /// --fail-on-alerts=SEVERITY.
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        num_args = 0..=1,
+        default_missing_value = "info",
+        value_parser = parse_severity
+    )]
+    fail_on_alerts: Option<Severity>,
+}
+
+fn parse_severity(value: &str) -> Result<Severity, String> {
+    value.parse::<Severity>().map_err(|err| err.to_string())
 }
 
 /// Scans, reports, and answers 0 when everything was read, [`EXIT_NEGATIVE`] when something was
@@ -74,6 +102,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let options = ExpandOptions {
         window: window.clone(),
         endpoint_url: args.endpoint_url.clone(),
+        profile: args.profile.clone(),
+        region: args.region.clone(),
     };
     let inputs = args
         .inputs
@@ -98,6 +128,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         bar: progress_bar(),
         flush_each_alert: stdout_is_terminal,
         alerts: 0,
+        rules: &rules,
+        failing: Failing {
+            threshold: args.fail_on_alerts,
+            count: 0,
+        },
         census: &census,
     };
     let outcome = std::thread::scope(|scope| {
@@ -116,10 +151,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .finish(&outcome.rules, &outcome.stats)
         .context("failed to write the report")?;
     print_stats(&outcome.stats, args.format, &rules);
+    let failing = observer.failing;
+    if let Some(threshold) = failing.threshold
+        && failing.count > 0
+    {
+        eprintln!(
+            "--fail-on-alerts: {} alerts at or above {threshold}",
+            failing.count
+        );
+    }
 
     Ok(if outcome.stopped {
         ExitCode::from(EXIT_ERROR)
-    } else if outcome.stats.skipped_anything() {
+    } else if failing.count > 0 || outcome.stats.skipped_anything() {
         ExitCode::from(EXIT_NEGATIVE)
     } else {
         ExitCode::SUCCESS
@@ -134,6 +178,15 @@ struct Printer<'r, W: io::Write> {
     flush_each_alert: bool,
     alerts: u64,
     census: &'r Census,
+    rules: &'r CompiledRules,
+    failing: Failing,
+}
+
+/// `--fail-on-alerts`: the severity that fails the scan, and how many alerts reached it.
+#[derive(Clone, Copy)]
+struct Failing {
+    threshold: Option<Severity>,
+    count: u64,
 }
 
 /// The files and bytes of the local inputs, counted ahead of the scan for the progress bar.
@@ -165,6 +218,13 @@ impl Census {
 impl<W: io::Write> Observer for Printer<'_, W> {
     fn alert(&mut self, rule: RuleId, event: &EventSummary) -> io::Result<()> {
         self.alerts += 1;
+        if self
+            .failing
+            .threshold
+            .is_some_and(|threshold| self.rules.rule(rule).severity >= threshold)
+        {
+            self.failing.count += 1;
+        }
         if self.flush_each_alert {
             let report = &mut self.report;
             self.bar.suspend(|| {

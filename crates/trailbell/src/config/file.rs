@@ -73,6 +73,7 @@ pub fn parse(
     let mut reader = Reader {
         file,
         problems: Vec::new(),
+        left_out: Vec::new(),
     };
     let table = match text.parse::<Table>() {
         Ok(table) => table,
@@ -181,6 +182,7 @@ pub fn parse(
             rule_packs,
             rules,
             sources,
+            left_out: reader.left_out,
         }),
         _ => Err(ConfigError(reader.problems)),
     }
@@ -189,6 +191,7 @@ pub fn parse(
 struct Reader<'a> {
     file: &'a str,
     problems: Vec<FileProblem>,
+    left_out: Vec<super::LeftOut>,
 }
 
 /// An item read with serde; its problem, if any, reported under its key path.
@@ -496,13 +499,13 @@ impl Reader<'_> {
             );
         }
         let before = self.problems.len();
-        let mut missing_secret = false;
+        let mut missing_secret = None;
         let mut secret =
             |reader: &mut Self, key: &str, reference: &str| match resolve_secret(reference, env) {
                 Ok(secret) => Some(secret),
                 Err(reason) => {
                     if raw.optional {
-                        missing_secret = true;
+                        missing_secret = Some(reason);
                     } else {
                         reader.problem(&format!("{path}.{key}"), reason);
                     }
@@ -622,7 +625,11 @@ impl Reader<'_> {
                 None
             }
         };
-        if missing_secret {
+        if let Some(reason) = missing_secret {
+            self.left_out.push(super::LeftOut {
+                destination: name.to_owned(),
+                reason,
+            });
             return Some(None);
         }
         let timeout = match &raw.timeout {

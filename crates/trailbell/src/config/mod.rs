@@ -45,6 +45,18 @@ pub struct Config {
     pub rules: Vec<ConfigRule>,
     /// Where events come from besides the API.
     pub sources: Vec<SourceSettings>,
+    /// Optional destinations left out because their secret is not set, with why: said once at
+    /// start, so a misspelt variable is not mistaken for a quiet channel.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// An optional destination left out of the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The destination's name.
+    pub destination: String,
+    /// Why, naming the variable or file: `the environment variable NAME is not set`.
+    pub reason: String,
 }
 
 /// `[service]`.

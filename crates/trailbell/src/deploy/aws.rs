@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 /// A cache of each region's configuration; clients are cheap to make from it.
 pub struct Aws {
     endpoint_url: Option<String>,
+    profile: Option<String>,
     configs: Mutex<HashMap<String, SdkConfig>>,
 }
 
@@ -17,8 +18,16 @@ impl Aws {
     pub fn new(endpoint_url: Option<String>) -> Aws {
         Aws {
             endpoint_url,
+            profile: None,
             configs: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same, with credentials and settings from the named profile of the AWS configuration
+    /// files (`--profile`) when one is given.
+    pub fn with_profile(mut self, profile: Option<String>) -> Aws {
+        self.profile = profile;
+        self
     }
 
     async fn config(&self, region: &str) -> SdkConfig {
@@ -34,6 +43,9 @@ impl Aws {
             aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
         }
         let config = loader.load().await;
         if let Ok(mut configs) = self.configs.lock() {

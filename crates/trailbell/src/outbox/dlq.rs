@@ -82,7 +82,11 @@ impl DeadLetters {
             ("RULE_ARN", message.rule_name.clone()),
             ("TARGET_ARN", message.target_id.clone()),
             ("EVENT_ID", message.event_id.clone()),
-            ("RETRY_ATTEMPTS", cause.attempts.to_string()),
+            // EventBridge's count: retries, not attempts (a first failure is 0).
+            (
+                "RETRY_ATTEMPTS",
+                cause.attempts.saturating_sub(1).to_string(),
+            ),
             (
                 "EXHAUSTED_RETRY_CONDITION",
                 cause

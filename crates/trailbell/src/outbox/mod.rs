@@ -114,6 +114,13 @@ pub struct MessageAttributes {
     /// (decision 0017).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undeliverable: Option<String>,
+    /// The alert's severity (`low` .. `critical`), for JSON lines a person reads without the
+    /// rule file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// The alert's title, for the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// A problem with the outbox's store or its input.

@@ -144,6 +144,9 @@ pub struct MessageSummary {
     pub state: MessageState,
     /// Attempts made.
     pub attempts: u32,
+    /// Retries made: the attempts after the first, the number a retry policy's
+    /// `MaximumRetryAttempts` counts (and a dead-letter message's `RETRY_ATTEMPTS` reports).
+    pub retries: u32,
     /// When the event was accepted (Unix ms).
     pub accepted_at_ms: i64,
     /// When the next attempt is due (Unix ms; meaningful while pending).
@@ -357,6 +360,7 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<MessageSummary> {
         // The CHECK constraint keeps other values out.
         state: MessageState::parse(&state).unwrap_or(MessageState::Pending),
         attempts: row.get(7)?,
+        retries: row.get::<_, u32>(7)?.saturating_sub(1),
         accepted_at_ms: row.get(8)?,
         next_attempt_at_ms: row.get(9)?,
         last_attempt_at_ms: row.get(10)?,

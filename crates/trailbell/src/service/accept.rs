@@ -182,7 +182,7 @@ fn accept_event(
                     let rendered = alert_payload(target, value, &event.envelope, &context);
                     messages.push(alert_message(
                         target,
-                        &rule.name,
+                        &context,
                         &runtime.arn,
                         &event.id,
                         &key_id,
@@ -232,7 +232,7 @@ fn accept_event(
 #[allow(clippy::too_many_arguments)]
 fn alert_message(
     target: &super::bus::TargetRuntime,
-    rule_name: &str,
+    context: &AlertContext,
     rule_arn: &str,
     event_id: &str,
     key_id: &str,
@@ -244,7 +244,7 @@ fn alert_message(
         Ok(payload) => (payload, None),
         Err(err) => {
             tracing::warn!(
-                rule = %rule_name, target = %target.id, event = %event_id,
+                rule = %context.rule_name, target = %target.id, event = %event_id,
                 "The target's input cannot be made from the event; the alert is a dead letter: {err}"
             );
             (envelope.to_owned(), Some(err.to_string()))
@@ -252,7 +252,7 @@ fn alert_message(
     };
     NewMessage {
         destination: target.destination.clone(),
-        rule_name: rule_name.to_owned(),
+        rule_name: context.rule_name.clone(),
         target_id: target.id.clone(),
         event_id: event_id.to_owned(),
         idempotency_key: outbox::idempotency_key(key_id, rule_arn, &target.id),
@@ -260,6 +260,8 @@ fn alert_message(
         attributes: MessageAttributes {
             message_group_id: target.message_group_id.clone(),
             undeliverable,
+            severity: Some(context.severity.as_str().to_owned()),
+            title: Some(context.title.clone()),
             ..MessageAttributes::default()
         },
         retry_policy: target.retry_policy,
@@ -305,7 +307,7 @@ fn summary_messages(
                 let rendered = alert_payload(target, &value, &summary.last_envelope, &context);
                 messages.push(alert_message(
                     target,
-                    &rule.name,
+                    &context,
                     &runtime.arn,
                     value.get("id").and_then(Value::as_str).unwrap_or_default(),
                     &summary_id,

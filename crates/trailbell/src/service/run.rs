@@ -37,7 +37,10 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The data directory could not be made.
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error(
+        "cannot create the data directory {path}: {source}; give --data-dir a directory this \
+         user may write"
+    )]
     DataDir {
         /// The directory.
         path: String,

@@ -52,6 +52,10 @@ pub struct ExpandOptions {
     pub window: TimeWindow,
     /// For `s3://` inputs: an S3-compatible endpoint (`--endpoint-url`) instead of AWS's.
     pub endpoint_url: Option<String>,
+    /// For `s3://` inputs: the named profile of the AWS configuration files (`--profile`).
+    pub profile: Option<String>,
+    /// For `s3://` inputs: the region to ask first (`--region`).
+    pub region: Option<String>,
 }
 
 /// Something that could not be listed or read: its name and why.

@@ -154,6 +154,10 @@ pub struct S3Options {
     /// An S3-compatible endpoint (`http://127.0.0.1:5000` for moto) instead of AWS's; addressing
     /// is path-style then.
     pub endpoint_url: Option<String>,
+    /// A named profile of the AWS configuration files instead of the default chain's choice.
+    pub profile: Option<String>,
+    /// The region to ask first instead of the configured one.
+    pub region: Option<String>,
     /// At most this many `GetObject` calls in flight.
     pub max_requests: usize,
     /// At most this many bytes fetched (or being fetched) and not yet taken by a consumer. An
@@ -167,6 +171,8 @@ impl Default for S3Options {
     fn default() -> S3Options {
         S3Options {
             endpoint_url: None,
+            profile: None,
+            region: None,
             max_requests: 32,
             max_buffered_bytes: 128 << 20,
             max_object_bytes: 1 << 30,
@@ -601,6 +607,8 @@ pub fn expand(url: &str, options: &ExpandOptions) -> Result<Input, SourceError> 
     let name = location.to_string();
     let s3_options = S3Options {
         endpoint_url: options.endpoint_url.clone(),
+        profile: options.profile.clone(),
+        region: options.region.clone(),
         ..S3Options::default()
     };
     let archive = S3Archive::connect(location, s3_options)
@@ -662,6 +670,12 @@ async fn connect(location: &S3Location, options: &S3Options) -> Result<Client, S
     );
     if let Some(endpoint) = &options.endpoint_url {
         loader = loader.endpoint_url(endpoint.clone());
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
     }
     let sdk_config = loader.load().await;
     let custom_endpoint = sdk_config.endpoint_url().is_some();

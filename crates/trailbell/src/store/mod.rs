@@ -27,6 +27,19 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The store's file or directory cannot be written by this user: said plainly, with the
+    /// path and the fix, rather than as SQLite's "unable to open database file".
+    #[error(
+        "cannot write the store {path}: {source}; give --data-dir a directory this user may \
+         write, or change the owner of this one"
+    )]
+    NotWritable {
+        /// The file or directory that refused.
+        path: String,
+        /// What the operating system said (permission denied, read-only file system, ...).
+        #[source]
+        source: std::io::Error,
+    },
     /// The checkpoint thread could not start.
     #[error("cannot start the checkpoint thread: {0}")]
     Thread(#[source] std::io::Error),
@@ -86,6 +99,39 @@ fn busy_wait(tries: i32) -> bool {
     true
 }
 
+/// Why the store at `path` cannot be written, if the file or its directory (where SQLite keeps
+/// the `-wal` and `-shm` files) refuses a write; `None` when both take one.
+fn not_writable(path: &Path) -> Option<StoreError> {
+    let refused = |at: &Path, source| {
+        Some(StoreError::NotWritable {
+            path: at.display().to_string(),
+            source,
+        })
+    };
+    if let Err(source) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
+        return refused(path, source);
+    }
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty())?;
+    let probe = dir.join(format!(".{FILE_NAME}.write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(source) => refused(dir, source),
+    }
+}
+
 /// Opens (creating if needed) the store at `path`: WAL, `synchronous = FULL` (a commit survives
 /// a power loss; [`open_with`] and [`open_for_bookkeeping`] relax it where that is not needed),
 /// foreign keys on, a busy handler (about 10 s) so that concurrent writers wait rather than fail,
@@ -95,7 +141,10 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         path: path.display().to_string(),
         source,
     };
-    let mut connection = Connection::open(path).map_err(wrap)?;
+    // SQLite says "unable to open database file" (code 14) for a directory or file it may not
+    // write, naming neither: ask the operating system, which says which and why.
+    let explain = |source| not_writable(path).unwrap_or_else(|| wrap(source));
+    let mut connection = Connection::open(path).map_err(explain)?;
     // SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries: with the
     // acceptor and the deliverer taking turns many times a second, those naps become the
     // latency. Short naps instead, still giving up after about ten seconds.
@@ -104,7 +153,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )
-        .map_err(wrap)?;
+        .map_err(explain)?;
     for schema in [
         crate::outbox::SCHEMA,
         crate::registry::SCHEMA,

@@ -228,18 +228,28 @@ pub fn excerpt(body: &str) -> String {
 }
 
 /// The one-line JSON record that standard output (JSON) and files get: the payload (as JSON when
-/// it is JSON, else as a string) with the ids that identify it.
+/// it is JSON, else as a string) with the ids that identify it, and the alert's severity and
+/// title, so that a line reads without the rule file.
 pub fn json_line(message: &Outgoing) -> String {
     let payload = serde_json::from_str::<serde_json::Value>(&message.payload)
         .unwrap_or_else(|_| serde_json::Value::String(message.payload.clone()));
-    serde_json::json!({
+    let mut line = serde_json::json!({
         "idempotency_key": message.idempotency_key,
         "rule": message.rule_name,
         "target": message.target_id,
         "event_id": message.event_id,
         "payload": payload,
-    })
-    .to_string()
+    });
+    let attributes = &message.attributes;
+    for (key, value) in [
+        ("severity", &attributes.severity),
+        ("title", &attributes.title),
+    ] {
+        if let Some(value) = value {
+            line[key] = serde_json::Value::String(value.clone());
+        }
+    }
+    line.to_string()
 }
 
 #[cfg(test)]

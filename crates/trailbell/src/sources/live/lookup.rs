@@ -332,7 +332,7 @@ impl Pages for SdkPages {
                 }) || err
                     .raw_response()
                     .is_some_and(|raw| raw.status().as_u16() == 429);
-                let text = aws_sdk_cloudtrail::error::DisplayErrorContext(&err).to_string();
+                let text = super::aws_failure("CloudTrail", "LookupEvents", &err).summary();
                 if throttled {
                     CallError::Throttled(text)
                 } else {
@@ -476,7 +476,7 @@ async fn poll_region(
                 if err == PollError::Stopped || *context.shutdown.borrow() {
                     return;
                 }
-                context.looked(Err(err.to_string()));
+                context.looked(Err(format!("{err}; next poll in {}s", interval.as_secs())));
             }
         }
         if context.pause(interval).await {

@@ -111,6 +111,101 @@ impl SourceContext {
         tracing::warn!(source = %self.name, "{message}");
         self.metrics.source(&self.name, |status| status.errors += 1);
     }
+
+    /// Records a failed AWS call that will be tried again after `wait`: one line with the
+    /// service, the operation, the error code and when the next try is (the full error is at
+    /// debug level, from [`aws_failure`]). The source is failing (/health) until it next looks.
+    pub fn aws_error(&self, failure: &AwsFailure, wait: Duration) {
+        let next_try = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::try_from(wait).unwrap_or_default())
+            .map(|at| at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        tracing::warn!(
+            source = %self.name,
+            service = failure.service,
+            operation = failure.operation,
+            error_code = %failure.code,
+            next_try = %next_try,
+            "{}; next try in {}s.",
+            failure.summary(),
+            wait.as_secs()
+        );
+        let failing = Some(failure.summary());
+        self.metrics.source(&self.name, |status| {
+            status.errors += 1;
+            status.failing = failing;
+        });
+    }
+}
+
+/// A failed AWS call, in a line: what [`aws_failure`] keeps of an SDK error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsFailure {
+    /// The service, as AWS names it in its API (`SQS`, `S3`, `CloudTrail`).
+    pub service: &'static str,
+    /// The operation (`ReceiveMessage`).
+    pub operation: &'static str,
+    /// AWS's error code, or the kind of failure when no answer came (`ConnectionError`,
+    /// `Timeout`, ...).
+    pub code: String,
+    /// AWS's message, if it sent one, on one line and capped.
+    pub message: Option<String>,
+}
+
+impl AwsFailure {
+    /// `SQS ReceiveMessage failed: AccessDenied (message)`.
+    pub fn summary(&self) -> String {
+        let mut text = format!("{} {} failed: {}", self.service, self.operation, self.code);
+        if let Some(message) = &self.message {
+            text.push_str(&format!(" ({message})"));
+        }
+        text
+    }
+}
+
+/// What is worth a log line of an SDK error (its code and message), logging the whole error,
+/// about 2 KB of SDK context per failure, at debug level only.
+pub fn aws_failure<E, R>(
+    service: &'static str,
+    operation: &'static str,
+    err: &aws_sdk_sqs::error::SdkError<E, R>,
+) -> AwsFailure
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata as _, SdkError};
+    tracing::debug!(
+        service,
+        operation,
+        error = %DisplayErrorContext(err),
+        "The AWS call failed; the whole error."
+    );
+    let code = match (err.code(), err) {
+        (Some(code), _) => code.to_owned(),
+        (None, SdkError::DispatchFailure(failure)) if failure.is_timeout() => "Timeout".to_owned(),
+        (None, SdkError::DispatchFailure(failure)) if failure.is_io() => {
+            "ConnectionError".to_owned()
+        }
+        (None, SdkError::DispatchFailure(_)) => "DispatchFailure".to_owned(),
+        (None, SdkError::TimeoutError(_)) => "Timeout".to_owned(),
+        (None, SdkError::ResponseError(_)) => "InvalidResponse".to_owned(),
+        (None, SdkError::ConstructionFailure(_)) => "ConstructionFailure".to_owned(),
+        (None, _) => "Unknown".to_owned(),
+    };
+    let message = err
+        .message()
+        .filter(|message| !message.trim().is_empty())
+        .map(|message| {
+            let line: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            crate::sanitize::for_terminal_capped(&line, 200)
+        });
+    AwsFailure {
+        service,
+        operation,
+        code,
+        message,
+    }
 }
 
 /// Now, RFC 3339 UTC with milliseconds: an event's ingestion time.

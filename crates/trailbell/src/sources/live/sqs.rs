@@ -112,11 +112,9 @@ pub async fn watch(mut context: SourceContext, queue_url: String, endpoint_url: 
                 output.messages.unwrap_or_default()
             }
             Err(err) => {
-                context.looked(Err(format!(
-                    "receiving from the queue failed: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&err)
-                )));
-                if context.pause(std::time::Duration::from_secs(5)).await {
+                let wait = std::time::Duration::from_secs(5);
+                context.aws_error(&super::aws_failure("SQS", "ReceiveMessage", &err), wait);
+                if context.pause(wait).await {
                     return;
                 }
                 continue;
@@ -136,8 +134,8 @@ pub async fn watch(mut context: SourceContext, queue_url: String, endpoint_url: 
                         .await
                     {
                         context.error(&format!(
-                            "deleting a handled message failed (it will be handled again): {}",
-                            aws_sdk_sqs::error::DisplayErrorContext(&err)
+                            "{}; the message will be handled again",
+                            super::aws_failure("SQS", "DeleteMessage", &err).summary()
                         ));
                     }
                 }
@@ -174,7 +172,12 @@ async fn handle(
             .key(&object.key)
             .send()
             .await
-            .map_err(|err| format!("{name}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)))?;
+            .map_err(|err| {
+                format!(
+                    "{name}: {}",
+                    super::aws_failure("S3", "GetObject", &err).summary()
+                )
+            })?;
         let data = output
             .body
             .collect()

@@ -14,6 +14,8 @@
 //!   `_` `ˍ`, `~` `∼`, `` ` `` `ˋ`), so a user name cannot bold, strike or open code in the card.
 //! - Newlines and other control characters become spaces except inside code blocks, so a value
 //!   cannot start a quote (`>`), a list or a fake line of the card.
+//! - Bidirectional controls and other invisible characters ([`crate::sanitize::is_invisible`])
+//!   become visible escapes (`\u{202e}`), as the terminal sanitiser writes them.
 //! - Every function takes a limit in characters of output and cuts at a character boundary,
 //!   never inside an `&amp;`, ending with `…`.
 //!
@@ -126,6 +128,11 @@ fn render(text: &str, mode: Mode, max_chars: usize) -> String {
             '&' | '<' | '>' if mode != Mode::Plain => push_entity(&mut piece, c),
             '\n' if mode == Mode::Block => piece.push('\n'),
             c if c.is_control() => piece.push(' '),
+            // As on the terminal: a right-to-left override or a zero-width space shows as what
+            // it is (`\u{202e}`), so a name cannot read differently from what it is.
+            c if crate::sanitize::is_invisible(c) => {
+                crate::sanitize::push_visible_escape(&mut piece, c)
+            }
             '`' if matches!(mode, Mode::Mrkdwn | Mode::Code | Mode::Block) => piece.push('ˋ'),
             '*' if mode == Mode::Mrkdwn => piece.push('∗'),
             '_' if mode == Mode::Mrkdwn => piece.push('ˍ'),

@@ -59,9 +59,12 @@ pub const MAX_RELATED_RESOURCES: usize = 10;
 /// The Chatbot custom notification for an alert on `event`, ready to be the SNS message.
 pub fn notification(event: &Value, alert: &AlertContext) -> Value {
     let facts = Facts::of(event);
-    let title = escape::mrkdwn(
-        &format!("{} {}", emoji(alert.severity), alert.title),
-        MAX_TITLE_CHARS,
+    // The emoji is ours and stays a Slack shortcode: escaped with the title, its underscores
+    // would become look-alikes and Slack would show `:largeˍorangeˍcircle:`.
+    let emoji = emoji(alert.severity);
+    let title = format!(
+        "{emoji} {}",
+        escape::mrkdwn(&alert.title, MAX_TITLE_CHARS - emoji.chars().count() - 1)
     );
 
     let mut lines = Vec::new();
