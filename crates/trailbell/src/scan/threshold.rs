@@ -95,6 +95,7 @@ mod tests {
             severity: Severity::High,
             description: "d".to_owned(),
             event_pattern: "{}".to_owned(),
+            filter_pattern: None,
             cis: Vec::new(),
             noise: NoiseSettings {
                 threshold: Some(Threshold {
