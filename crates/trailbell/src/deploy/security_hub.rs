@@ -406,19 +406,26 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
             ),
         });
     }
-    for control in &CONTROLS {
-        let Ok(wanted) = FilterPattern::parse(control.pattern) else {
-            continue;
-        };
-        let matching: Vec<usize> = parsed
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.as_ref().is_some_and(|p| p.equivalent(&wanted)))
-            .map(|(i, _)| i)
-            .collect();
-        for &i in &matching {
-            inventory.filters[i].controls.push(control.id);
+    let wanted: Vec<Option<FilterPattern>> = CONTROLS
+        .iter()
+        .map(|c| FilterPattern::parse(c.pattern).ok())
+        .collect();
+    let matches = |filter: usize, control: usize| match (&parsed[filter], &wanted[control]) {
+        (Some(have), Some(want)) => have.equivalent(want),
+        _ => false,
+    };
+    for (c, control) in CONTROLS.iter().enumerate() {
+        for f in 0..inventory.filters.len() {
+            if matches(f, c) {
+                inventory.filters[f].controls.push(control.id);
+            }
         }
+    }
+    let meant_for = meant_for(&inventory.filters, &parsed, &wanted);
+    for (c, control) in CONTROLS.iter().enumerate() {
+        let matching: Vec<usize> = (0..inventory.filters.len())
+            .filter(|&f| matches(f, c))
+            .collect();
         let mut state = ControlState {
             control: control.id,
             cis: control.cis,
@@ -436,14 +443,10 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
             continue;
         }
         if matching.is_empty() {
-            findings.push(missing_filter(
-                control,
-                region,
-                log_group,
-                &inventory.filters,
-                &parsed,
-                &wanted,
-            ));
+            let near = (0..inventory.filters.len())
+                .find(|&f| meant_for[f] == Some(c))
+                .map(|f| &inventory.filters[f]);
+            findings.push(missing_filter(control, region, log_group, near));
             controls.push(state);
             continue;
         }
@@ -525,31 +528,55 @@ fn about(control: &Control) -> String {
     format!("{} (CIS {}, {})", control.id, control.cis, control.title)
 }
 
-/// No filter equivalent to the control's: either one that was meant for it and says something
-/// else (it shares at least half of the conditions), or none at all.
+/// For each filter that satisfies no control, the control it looks meant for: the one named
+/// `trailbell-<rule>` after it, else the one sharing the largest part of its conditions (Jaccard:
+/// shared over all of both), when that part is at least half. CIS 4.2 option 1, two of CloudWatch.3's
+/// four conditions, is meant for CloudWatch.3; it shares one of three with CloudWatch.6.
+fn meant_for(
+    filters: &[MetricFilter],
+    parsed: &[Option<FilterPattern>],
+    wanted: &[Option<FilterPattern>],
+) -> Vec<Option<usize>> {
+    filters
+        .iter()
+        .zip(parsed)
+        .map(|(filter, pattern)| {
+            if !filter.controls.is_empty() {
+                return None;
+            }
+            if let Some(c) = CONTROLS
+                .iter()
+                .position(|c| filter.name == format!("trailbell-{}", c.rule))
+            {
+                return Some(c);
+            }
+            let have = pattern.as_ref()?.conditions();
+            let mut best: Option<(usize, usize, usize)> = None;
+            for (c, want) in wanted.iter().enumerate() {
+                let Some(want) = want else { continue };
+                let want = want.conditions();
+                let shared = have.intersection(&want).count();
+                let union = have.union(&want).count();
+                // shared/union >= 1/2, and larger than the best so far (compared as fractions).
+                let better = best.is_none_or(|(_, s, u)| shared * u > s * union);
+                if shared > 0 && 2 * shared >= union && better {
+                    best = Some((c, shared, union));
+                }
+            }
+            best.map(|(c, _, _)| c)
+        })
+        .collect()
+}
+
+/// No filter equivalent to the control's: one that was meant for it and says something else, or
+/// none at all.
 fn missing_filter(
     control: &Control,
     region: &str,
     log_group: &str,
-    filters: &[MetricFilter],
-    parsed: &[Option<FilterPattern>],
-    wanted: &FilterPattern,
+    near: Option<&MetricFilter>,
 ) -> Finding {
-    let wanted_conditions = wanted.conditions();
-    let near = filters
-        .iter()
-        .zip(parsed)
-        .filter_map(|(filter, pattern)| {
-            let pattern = pattern.as_ref()?;
-            let conditions = pattern.conditions();
-            let shared = conditions.intersection(&wanted_conditions).count();
-            let named_for = filter.name == format!("trailbell-{}", control.rule);
-            (named_for
-                || (shared > 0 && 2 * shared >= conditions.len().max(wanted_conditions.len())))
-            .then_some((filter, shared))
-        })
-        .max_by_key(|(filter, shared)| (*shared, std::cmp::Reverse(filter.name.clone())));
-    if let Some((filter, _)) = near {
+    if let Some(filter) = near {
         let metric = filter.metrics.first().cloned().unwrap_or_else(|| {
             (
                 METRIC_NAMESPACE.to_owned(),
