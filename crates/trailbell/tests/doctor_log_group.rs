@@ -148,6 +148,34 @@ impl Account {
         topic
     }
 
+    /// A trail delivering to the log group, in every region or not, logging or not.
+    fn trail(&self, name: &str, multi_region: bool, logging: bool) {
+        // Bucket names are global: the account id keeps tests apart.
+        let bucket = format!("{name}-{}", self.id);
+        self.aws(&["s3api", "create-bucket", "--bucket", &bucket]);
+        let log_group = format!("arn:aws:logs:us-east-1:{}:log-group:{LOG_GROUP}:*", self.id);
+        let role = format!("arn:aws:iam::{}:role/cloudtrail-to-logs", self.id);
+        let mut args = vec![
+            "cloudtrail",
+            "create-trail",
+            "--name",
+            name,
+            "--s3-bucket-name",
+            &bucket,
+            "--cloud-watch-logs-log-group-arn",
+            &log_group,
+            "--cloud-watch-logs-role-arn",
+            &role,
+        ];
+        if multi_region {
+            args.push("--is-multi-region-trail");
+        }
+        self.aws(&args);
+        if logging {
+            self.aws(&["cloudtrail", "start-logging", "--name", name]);
+        }
+    }
+
     fn filter(&self, name: &str, pattern: &str, metric: &str) {
         self.aws(&[
             "logs",
@@ -215,6 +243,7 @@ fn findings<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
 fn the_emitted_template_applied_passes_every_control() {
     let account = Account::new();
     account.aws(&["logs", "create-log-group", "--log-group-name", LOG_GROUP]);
+    account.trail("main", true, true);
     let topic = account.topic("security-alerts", true);
     let out = account.trailbell(&[
         "deploy",
@@ -311,6 +340,7 @@ fn the_emitted_template_applied_passes_every_control() {
         assert_eq!(control["topics"][0], topic.as_str());
     }
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["trails"], serde_json::json!(["main"]));
     // Each filter says which control it satisfies; the two S3 rules share CloudWatch.8's pattern.
     let satisfies = |name: &str| {
         report["metric_filters"]
@@ -336,6 +366,7 @@ fn the_emitted_template_applied_passes_every_control() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches(" pass CIS ").count(), 14, "{text}");
     assert!(text.ends_with("0 finding(s)\n"), "{text}");
+    assert!(text.contains("trail main delivers to it\n"), "{text}");
 }
 
 /// Each way a control fails is named, with the control and its fix; a filter written differently
@@ -344,6 +375,7 @@ fn the_emitted_template_applied_passes_every_control() {
 fn each_broken_piece_is_named_with_its_fix() {
     let account = Account::new();
     account.aws(&["logs", "create-log-group", "--log-group-name", LOG_GROUP]);
+    account.trail("main", true, true);
     let subscribed = account.topic("subscribed", true);
     let silent = account.topic("silent", false);
 
@@ -488,7 +520,7 @@ fn each_broken_piece_is_named_with_its_fix() {
 }
 
 #[test]
-fn a_log_group_that_does_not_exist_is_named_and_two_regions_are_refused() {
+fn a_missing_log_group_or_trail_is_named_and_two_regions_are_refused() {
     let account = Account::new();
     let (code, report) = account.doctor("no-such-group");
     assert_eq!(code, Some(1), "{report}");
@@ -503,6 +535,55 @@ fn a_log_group_that_does_not_exist_is_named_and_two_regions_are_refused() {
             .iter()
             .all(|c| c["passed"] == false)
     );
+
+    // A whole CloudWatch.1 chain, and no trail sending events to the log group.
+    account.aws(&["logs", "create-log-group", "--log-group-name", LOG_GROUP]);
+    let topic = account.topic("alerts", true);
+    account.filter(
+        "RootUsage",
+        r#"{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}"#,
+        "RootUsageCount",
+    );
+    account.alarm("root-usage", "RootUsageCount", Some(&topic));
+    let (code, report) = account.doctor(LOG_GROUP);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(control(&report, "CloudWatch.1")["passed"], false);
+    assert_eq!(control(&report, "CloudWatch.1")["alarms"][0], "root-usage");
+    let without = findings(&report, "log-group-without-trail");
+    assert_eq!(without.len(), 1, "{report}");
+    assert!(
+        without[0]["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("--cloud-watch-logs-log-group-arn"))
+    );
+
+    // A stopped single-region trail sends to it: named with both fixes.
+    account.trail("lonely", false, false);
+    let (code, report) = account.doctor(LOG_GROUP);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(control(&report, "CloudWatch.1")["passed"], false);
+    assert!(findings(&report, "log-group-without-trail").is_empty());
+    let incomplete = findings(&report, "log-group-trail-incomplete");
+    assert_eq!(incomplete.len(), 1, "{report}");
+    assert_eq!(incomplete[0]["resource"], "lonely");
+    assert!(
+        incomplete[0]["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("--is-multi-region-trail") && f.contains("start-logging"))
+    );
+
+    // Started and made multi-region, CloudWatch.1 passes.
+    account.aws(&[
+        "cloudtrail",
+        "update-trail",
+        "--name",
+        "lonely",
+        "--is-multi-region-trail",
+    ]);
+    account.aws(&["cloudtrail", "start-logging", "--name", "lonely"]);
+    let (_, report) = account.doctor(LOG_GROUP);
+    assert_eq!(control(&report, "CloudWatch.1")["passed"], true, "{report}");
+    assert!(findings(&report, "log-group-trail-incomplete").is_empty());
 
     let out = account.trailbell(&[
         "doctor",

@@ -90,10 +90,28 @@ fn run_log_group(args: &Args, log_group: &str) -> anyhow::Result<ExitCode> {
                 sanitize::for_terminal(&report.log_group),
                 sanitize::for_terminal(&report.region)
             );
+            if !report.trails.is_empty() {
+                println!(
+                    "trail {} delivers to it{}",
+                    sanitize::for_terminal(&report.trails.join(", ")),
+                    if report.trail_ok {
+                        ""
+                    } else {
+                        " (not multi-region, logging, with management events: see below)"
+                    }
+                );
+            }
             for control in &report.controls {
                 let how = if control.passed {
                     format!(
                         "filter {} -> alarm {} -> topic {}",
+                        control.metric_filters.join(", "),
+                        control.alarms.join(", "),
+                        control.topics.join(", ")
+                    )
+                } else if !control.alarms.is_empty() {
+                    format!(
+                        "filter {} -> alarm {} -> topic {}, but no trail that Security Hub accepts delivers to the log group",
                         control.metric_filters.join(", "),
                         control.alarms.join(", "),
                         control.topics.join(", ")

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trailbell_pattern::FilterPattern;
 
+use super::apply::{TrailInfo, trails};
 use super::doctor::{Finding, Severity};
 use super::metric_filters::{METRIC_NAMESPACE, logical};
 use super::plan::Arn;
@@ -177,6 +178,8 @@ pub enum Topic {
 pub struct Inventory {
     /// Whether the log group exists.
     pub log_group_exists: bool,
+    /// The trails that deliver to it.
+    pub trails: Vec<TrailInfo>,
     /// Its metric filters.
     pub filters: Vec<MetricFilter>,
     /// The region's metric alarms.
@@ -211,6 +214,10 @@ pub struct Report {
     pub log_group: String,
     /// Its region.
     pub region: String,
+    /// The trails that deliver to it.
+    pub trails: Vec<String>,
+    /// Whether one of them is what Security Hub asks for: multi-region, logging, with management events.
+    pub trail_ok: bool,
     /// CloudWatch.1-14 in order.
     pub controls: Vec<ControlState>,
     /// The log group's metric filters, each with the controls it satisfies.
@@ -253,6 +260,15 @@ async fn read(aws: &Aws, region: &str, log_group: &str) -> Result<Inventory, Dep
     if !inventory.log_group_exists {
         return Ok(inventory);
     }
+    inventory.trails = trails(aws, region)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.log_group_arn
+                .as_deref()
+                .is_some_and(|arn| names_log_group(arn, region, log_group))
+        })
+        .collect();
 
     let mut token = None;
     loop {
@@ -336,6 +352,19 @@ async fn read(aws: &Aws, region: &str, log_group: &str) -> Result<Inventory, Dep
     Ok(inventory)
 }
 
+/// Whether `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]` is `log_group` in `region`.
+fn names_log_group(arn: &str, region: &str, log_group: &str) -> bool {
+    Arn::parse(arn).is_ok_and(|arn| {
+        arn.service == "logs"
+            && arn.region == region
+            && arn
+                .resource
+                .strip_prefix("log-group:")
+                .map(|rest| rest.strip_suffix(":*").unwrap_or(rest))
+                == Some(log_group)
+    })
+}
+
 async fn read_topic(aws: &Aws, topic: &str) -> Result<Topic, DeployError> {
     let Ok(arn) = Arn::parse(topic) else {
         return Ok(Topic::Missing);
@@ -405,6 +434,13 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
                  aws cloudtrail update-trail --name TRAIL --cloud-watch-logs-log-group-arn ARN --cloud-watch-logs-role-arn ROLE"
             ),
         });
+    }
+    let trail_ok = inventory
+        .trails
+        .iter()
+        .any(|t| t.multi_region && t.logging && t.management_events);
+    if inventory.log_group_exists && !trail_ok {
+        check_trails(region, log_group, &inventory.trails, &mut findings);
     }
     let wanted: Vec<Option<FilterPattern>> = CONTROLS
         .iter()
@@ -480,7 +516,8 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
                 for topic in topics {
                     match inventory.topics.get(topic) {
                         Some(Topic::Subscriptions { confirmed, .. }) if *confirmed > 0 => {
-                            state.passed = true;
+                            // Without a trail the chain sees no events: Security Hub fails it.
+                            state.passed = trail_ok;
                             push_unique(&mut state.alarms, &alarm.name);
                             push_unique(&mut state.topics, topic);
                         }
@@ -495,8 +532,9 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
                 }
             }
         }
-        // A control that passes has what Security Hub asks; other chains' gaps are not its problem.
-        if !state.passed {
+        // A control with a whole chain has what Security Hub asks of the log group; other chains'
+        // gaps are not its problem (a missing trail is named once, above).
+        if state.alarms.is_empty() {
             findings.extend(problems);
         }
         controls.push(state);
@@ -507,9 +545,69 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
     Report {
         log_group: log_group.to_owned(),
         region: region.to_owned(),
+        trails: inventory.trails.iter().map(|t| t.name.clone()).collect(),
+        trail_ok,
         controls,
         metric_filters: inventory.filters,
         findings,
+    }
+}
+
+/// No trail delivers to the log group, or none that records every region's management events.
+fn check_trails(region: &str, log_group: &str, trails: &[TrailInfo], findings: &mut Vec<Finding>) {
+    if trails.is_empty() {
+        findings.push(Finding {
+            id: "log-group-without-trail",
+            severity: Severity::Error,
+            region: region.to_owned(),
+            resource: log_group.to_owned(),
+            explanation: format!(
+                "no trail delivers to {log_group}: its metric filters see no events, and Security Hub fails \
+                 CloudWatch.1-14 without a multi-region trail sending to the log group"
+            ),
+            fix: format!(
+                "aws cloudtrail update-trail --region {region} --name TRAIL --cloud-watch-logs-log-group-arn \
+                 arn:aws:logs:{region}:ACCOUNT:log-group:{log_group}:* --cloud-watch-logs-role-arn ROLE_ARN \
+                 (a role CloudTrail assumes, allowed logs:CreateLogStream and logs:PutLogEvents on the group)"
+            ),
+        });
+        return;
+    }
+    for trail in trails {
+        let mut lacks = Vec::new();
+        let mut fixes = Vec::new();
+        if !trail.multi_region {
+            lacks.push("records only its home region");
+            fixes.push(format!(
+                "aws cloudtrail update-trail --name {} --is-multi-region-trail",
+                trail.arn
+            ));
+        }
+        if !trail.logging {
+            lacks.push("is stopped");
+            fixes.push(format!("aws cloudtrail start-logging --name {}", trail.arn));
+        }
+        if !trail.management_events {
+            lacks.push("records no management events");
+            fixes.push(format!(
+                "aws cloudtrail put-event-selectors --trail-name {} --event-selectors \
+                 '[{{\"ReadWriteType\": \"All\", \"IncludeManagementEvents\": true}}]'",
+                trail.arn
+            ));
+        }
+        findings.push(Finding {
+            id: "log-group-trail-incomplete",
+            severity: Severity::Error,
+            region: region.to_owned(),
+            resource: trail.name.clone(),
+            explanation: format!(
+                "trail {} delivers to {log_group} but {}: Security Hub fails CloudWatch.1-14 unless a \
+                 multi-region, logging trail with management events sends to the log group",
+                trail.name,
+                lacks.join(" and ")
+            ),
+            fix: fixes.join("; "),
+        });
     }
 }
 
@@ -820,10 +918,84 @@ mod tests {
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:alerts";
 
+    fn trail(multi_region: bool, logging: bool) -> TrailInfo {
+        TrailInfo {
+            name: "main".to_owned(),
+            arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".to_owned(),
+            multi_region,
+            logging,
+            ours: false,
+            management_events: true,
+            log_group_arn: Some("arn:aws:logs:us-east-1:111122223333:log-group:trail:*".to_owned()),
+        }
+    }
+
+    /// CloudWatch.1 whole: a filter, an alarm, a subscribed topic.
+    fn root_chain(trails: Vec<TrailInfo>) -> Inventory {
+        Inventory {
+            log_group_exists: true,
+            trails,
+            filters: vec![filter("f", CONTROLS[0].pattern, "m")],
+            alarms: vec![alarm("a", "m", &[TOPIC])],
+            topics: BTreeMap::from([(
+                TOPIC.to_owned(),
+                Topic::Subscriptions {
+                    confirmed: 1,
+                    pending: 0,
+                },
+            )]),
+        }
+    }
+
+    #[test]
+    fn a_whole_chain_without_a_good_trail_fails_once_for_the_trail() {
+        assert!(
+            assess("us-east-1", "trail", root_chain(vec![trail(true, true)])).controls[0].passed
+        );
+
+        let report = assess("us-east-1", "trail", root_chain(Vec::new()));
+        assert!(!report.controls[0].passed);
+        let ids: BTreeSet<&str> = report.findings.iter().map(|f| f.id).collect();
+        assert_eq!(
+            ids,
+            BTreeSet::from(["log-group-without-trail", "metric-filter-missing"])
+        );
+
+        let report = assess("us-east-1", "trail", root_chain(vec![trail(false, false)]));
+        assert!(!report.controls[0].passed);
+        let incomplete = report
+            .findings
+            .iter()
+            .find(|f| f.id == "log-group-trail-incomplete")
+            .expect("named");
+        assert!(
+            incomplete
+                .explanation
+                .contains("records only its home region and is stopped"),
+            "{}",
+            incomplete.explanation
+        );
+        assert!(incomplete.fix.contains("start-logging"));
+    }
+
+    #[test]
+    fn the_log_group_is_read_from_the_trails_arn() {
+        let arn = "arn:aws:logs:us-east-1:111122223333:log-group:aws-cloudtrail-logs:*";
+        assert!(names_log_group(arn, "us-east-1", "aws-cloudtrail-logs"));
+        assert!(!names_log_group(arn, "eu-west-1", "aws-cloudtrail-logs"));
+        assert!(!names_log_group(arn, "us-east-1", "aws-cloudtrail"));
+        assert!(names_log_group(
+            "arn:aws:logs:us-east-1:111122223333:log-group:a/b",
+            "us-east-1",
+            "a/b"
+        ));
+    }
+
     #[test]
     fn a_chain_passes_and_a_rewritten_pattern_counts() {
         let inventory = Inventory {
             log_group_exists: true,
+            trails: vec![trail(true, true)],
             filters: vec![filter(
                 "failures",
                 r#"{ $.errorMessage = "Failed authentication" && $.eventName = "ConsoleLogin" }"#,
@@ -879,18 +1051,14 @@ mod tests {
 
     #[test]
     fn pending_subscriptions_do_not_count() {
-        let inventory = Inventory {
-            log_group_exists: true,
-            filters: vec![filter("f", CONTROLS[0].pattern, "m")],
-            alarms: vec![alarm("a", "m", &[TOPIC])],
-            topics: BTreeMap::from([(
-                TOPIC.to_owned(),
-                Topic::Subscriptions {
-                    confirmed: 0,
-                    pending: 1,
-                },
-            )]),
-        };
+        let mut inventory = root_chain(vec![trail(true, true)]);
+        inventory.topics.insert(
+            TOPIC.to_owned(),
+            Topic::Subscriptions {
+                confirmed: 0,
+                pending: 1,
+            },
+        );
         let report = assess("us-east-1", "trail", inventory);
         assert!(!report.controls[0].passed);
         let finding = report
