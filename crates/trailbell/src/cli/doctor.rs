@@ -1,5 +1,6 @@
 //! `trailbell doctor`: checks a live account and explains each finding with its fix.
 
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -53,12 +54,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("failed to start the async runtime")?
         .block_on(doctor::examine(&aws, &pack, &options))?;
+    // Written, not printed: a closed standard output ends the command quietly (main.rs).
+    let mut out = io::stdout().lock();
     match args.aws.format {
-        Format::Json => println!(
+        Format::Json => writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))?
-        ),
-        Format::Text => print_findings(&findings),
+        )?,
+        Format::Text => print_findings(&mut out, &findings)?,
     }
     Ok(if findings.is_empty() {
         ExitCode::SUCCESS
@@ -82,16 +86,19 @@ fn run_log_group(args: &Args, log_group: &str) -> anyhow::Result<ExitCode> {
         .build()
         .context("failed to start the async runtime")?
         .block_on(security_hub::examine(&aws, region, log_group))?;
+    let mut out = io::stdout().lock();
     match args.aws.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
         Format::Text => {
-            println!(
+            writeln!(
+                out,
                 "log group {} in {}",
                 sanitize::for_terminal(&report.log_group),
                 sanitize::for_terminal(&report.region)
-            );
+            )?;
             if !report.trails.is_empty() {
-                println!(
+                writeln!(
+                    out,
                     "trail {} delivers to it{}",
                     sanitize::for_terminal(&report.trails.join(", ")),
                     if report.trail_ok {
@@ -99,7 +106,7 @@ fn run_log_group(args: &Args, log_group: &str) -> anyhow::Result<ExitCode> {
                     } else {
                         " (not multi-region, logging, with management events: see below)"
                     }
-                );
+                )?;
             }
             for control in &report.controls {
                 let how = if control.passed {
@@ -124,16 +131,17 @@ fn run_log_group(args: &Args, log_group: &str) -> anyhow::Result<ExitCode> {
                         control.metric_filters.join(", ")
                     )
                 };
-                println!(
+                writeln!(
+                    out,
                     "{:<13} {} CIS {:<4} {}: {}",
                     control.control,
                     if control.passed { "pass" } else { "FAIL" },
                     control.cis,
                     control.title,
                     sanitize::for_terminal(&how)
-                );
+                )?;
             }
-            print_findings(&report.findings);
+            print_findings(&mut out, &report.findings)?;
         }
     }
     Ok(
@@ -145,7 +153,7 @@ fn run_log_group(args: &Args, log_group: &str) -> anyhow::Result<ExitCode> {
     )
 }
 
-fn print_findings(findings: &[doctor::Finding]) {
+fn print_findings(out: &mut impl io::Write, findings: &[doctor::Finding]) -> io::Result<()> {
     for finding in findings {
         let place = [finding.region.as_str(), finding.resource.as_str()]
             .iter()
@@ -153,7 +161,8 @@ fn print_findings(findings: &[doctor::Finding]) {
             .copied()
             .collect::<Vec<_>>()
             .join(" ");
-        println!(
+        writeln!(
+            out,
             "{} {} [{}]\n  {}\n  fix: {}",
             match finding.severity {
                 doctor::Severity::Error => "error:",
@@ -163,7 +172,7 @@ fn print_findings(findings: &[doctor::Finding]) {
             sanitize::for_terminal(&place),
             sanitize::for_terminal(&finding.explanation),
             sanitize::for_terminal(&finding.fix)
-        );
+        )?;
     }
-    println!("{} finding(s)", findings.len());
+    writeln!(out, "{} finding(s)", findings.len())
 }
