@@ -25,10 +25,11 @@ pub struct Args {
     /// A dead-letter queue to check, besides those on trailbell's rules.
     #[arg(long, value_name = "ARN")]
     dead_letter_queue_arn: Option<String>,
-    /// Check the metric-filter form instead: per Security Hub control CloudWatch.1-14, a metric
-    /// filter on this log group (the trail's) with the control's pattern, an alarm on its metric
-    /// and an SNS topic with a subscriber among the alarm's actions. Takes one region.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["dead_letter_queue_arn", "event_bus_name"])]
+    /// Check the metric-filter form instead, as Security Hub's CloudWatch.1-14 do: a multi-region
+    /// trail delivering to this log group and, per control, a metric filter on it with the
+    /// control's pattern, an alarm on its metric and an SNS topic with a subscriber among the
+    /// alarm's actions. Takes one region.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["rules", "dead_letter_queue_arn", "event_bus_name"])]
     log_group: Option<String>,
 }
 

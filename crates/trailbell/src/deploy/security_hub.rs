@@ -171,6 +171,9 @@ pub enum Topic {
     },
     /// No such topic.
     Missing,
+    /// Its subscriptions could not be listed with these credentials (a topic of another account,
+    /// say): the SNS error.
+    Unreadable(String),
 }
 
 /// What was read from the account.
@@ -387,6 +390,15 @@ async fn read_topic(aws: &Aws, topic: &str) -> Result<Topic, DeployError> {
             {
                 return Ok(Topic::Missing);
             }
+            // One topic doctor may not read is a finding about that control, not the end of the visit.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_authorization_error_exception()) =>
+            {
+                return Ok(Topic::Unreadable(
+                    DeployError::aws(format!("list the subscriptions of {topic}"), e).to_string(),
+                ));
+            }
             Err(e) => {
                 return Err(DeployError::aws(
                     format!("list the subscriptions of {topic}"),
@@ -524,6 +536,9 @@ pub fn assess(region: &str, log_group: &str, mut inventory: Inventory) -> Report
                         Some(Topic::Subscriptions { pending, .. }) => {
                             problems
                                 .push(topic_without_subscription(control, alarm, topic, *pending));
+                        }
+                        Some(Topic::Unreadable(why)) => {
+                            problems.push(topic_unreadable(control, alarm, topic, why));
                         }
                         Some(Topic::Missing) | None => {
                             problems.push(topic_missing(control, alarm, topic));
@@ -823,6 +838,26 @@ fn topic_without_subscription(
     }
 }
 
+fn topic_unreadable(control: &Control, alarm: &Alarm, topic: &str, why: &str) -> Finding {
+    let region = Arn::parse(topic).map(|a| a.region).unwrap_or_default();
+    Finding {
+        id: "topic-unreadable",
+        severity: Severity::Warning,
+        region,
+        resource: topic.to_owned(),
+        explanation: format!(
+            "alarm {} for {} notifies {topic}, whose subscriptions these credentials may not list ({why}): \
+             whether anyone receives its messages is unknown, so the control is not counted as passing",
+            alarm.name,
+            about(control)
+        ),
+        fix: format!(
+            "run doctor with credentials allowed sns:ListSubscriptionsByTopic on {topic} (e.g. --profile of the \
+             topic's account), or check its subscriptions there"
+        ),
+    }
+}
+
 fn topic_missing(control: &Control, alarm: &Alarm, topic: &str) -> Finding {
     let region = Arn::parse(topic).map(|a| a.region).unwrap_or_default();
     Finding {
@@ -976,6 +1011,24 @@ mod tests {
             incomplete.explanation
         );
         assert!(incomplete.fix.contains("start-logging"));
+    }
+
+    #[test]
+    fn a_topic_doctor_may_not_read_is_a_warning_not_a_pass() {
+        let mut inventory = root_chain(vec![trail(true, true)]);
+        inventory.topics.insert(
+            TOPIC.to_owned(),
+            Topic::Unreadable("AuthorizationError".to_owned()),
+        );
+        let report = assess("us-east-1", "trail", inventory);
+        assert!(!report.controls[0].passed);
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.id == "topic-unreadable")
+            .expect("named");
+        assert_eq!(finding.severity, Severity::Warning);
+        assert!(finding.explanation.contains("CloudWatch.1"));
     }
 
     #[test]
