@@ -29,6 +29,7 @@
 
 mod ast;
 mod compile;
+mod equivalence;
 mod error;
 mod eval;
 mod from_event;
@@ -100,6 +101,33 @@ impl FilterPattern {
             ast::Form::Json(expr) => eval::expr_matches(expr, record),
             ast::Form::Terms(terms) => eval::terms_match(terms, &record.to_string()),
         }
+    }
+
+    /// Whether `other` says the same as this pattern, judged on the parsed forms: spacing, quotes,
+    /// parentheses, the order and repetition of conditions and the distribution of `&&` over `||`
+    /// do not count; what a condition tests does. Sound, not complete: `true` means the two match
+    /// the same events, `false` that they are not written as the same conditions.
+    ///
+    /// ```
+    /// use trailbell_pattern::FilterPattern;
+    ///
+    /// let security_hub = FilterPattern::parse(
+    ///     r#"{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}"#)?;
+    /// let written = FilterPattern::parse(
+    ///     r#"{ $.errorMessage = "Failed authentication" && $.eventName = "ConsoleLogin" }"#)?;
+    /// assert!(security_hub.equivalent(&written));
+    /// assert!(!security_hub.equivalent(&FilterPattern::parse("{ $.eventName = ConsoleLogin }")?));
+    /// # Ok::<(), trailbell_pattern::FilterError>(())
+    /// ```
+    pub fn equivalent(&self, other: &FilterPattern) -> bool {
+        equivalence::canonical(&self.form) == equivalence::canonical(&other.form)
+    }
+
+    /// The pattern's conditions in the canonical form [`FilterPattern::equivalent`] compares
+    /// (`$.eventName = text:"ConsoleLogin"`), for telling how close two patterns are; empty for
+    /// term patterns.
+    pub fn conditions(&self) -> std::collections::BTreeSet<String> {
+        equivalence::conditions(&self.form)
     }
 
     /// The pattern as an EventBridge event pattern on the record.

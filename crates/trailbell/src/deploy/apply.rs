@@ -462,6 +462,8 @@ pub struct TrailInfo {
     pub ours: bool,
     /// Whether it records management events (a trail without selectors does).
     pub management_events: bool,
+    /// The CloudWatch Logs log group it delivers to, if any.
+    pub log_group_arn: Option<String>,
 }
 
 /// Every trail visible from `region` (shadow trails of other regions' multi-region trails too).
@@ -519,6 +521,7 @@ pub async fn trails(aws: &Aws, region: &str) -> Result<Vec<TrailInfo>, DeployErr
             logging: status.is_logging().unwrap_or(false),
             ours,
             management_events,
+            log_group_arn: trail.cloud_watch_logs_log_group_arn().map(str::to_owned),
         });
     }
     Ok(out)

@@ -69,6 +69,16 @@ impl Aws {
         aws_sdk_lambda::Client::new(&self.config(region).await)
     }
 
+    /// CloudWatch Logs in `region`.
+    pub async fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.config(region).await)
+    }
+
+    /// CloudWatch (alarms) in `region`.
+    pub async fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.config(region).await)
+    }
+
     /// SNS in `region`.
     pub async fn sns(&self, region: &str) -> aws_sdk_sns::Client {
         aws_sdk_sns::Client::new(&self.config(region).await)

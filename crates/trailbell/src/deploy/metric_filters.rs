@@ -85,7 +85,7 @@ fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 /// `root-account-used` -> `RootAccountUsed`: CloudFormation logical ids are alphanumeric.
-fn logical(name: &str) -> String {
+pub(crate) fn logical(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {

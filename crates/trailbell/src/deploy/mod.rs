@@ -8,6 +8,8 @@
 //!   [`plan::MANAGED_TAG_KEY`] are ever changed or deleted.
 //! - [`cloudformation`]: the same desired state as a CloudFormation template.
 //! - [`doctor`]: findings about a live account, each with its fix.
+//! - [`metric_filters`] and [`security_hub`]: the metric-filter form of the set-up (Security Hub
+//!   CloudWatch.1-14): its CloudFormation template, and `doctor --log-group`'s check of it.
 //!
 //! The design is docs/decisions/0009-deploy-and-doctor.md.
 
@@ -18,6 +20,7 @@ pub mod doctor;
 pub mod metric_filters;
 pub mod plan;
 pub mod regions;
+pub mod security_hub;
 
 pub use aws::Aws;
 
