@@ -12,11 +12,11 @@ use tokio::task::JoinHandle;
 
 use super::Submission;
 use super::accept::{Acceptor, Buses};
-use super::bus::{BusRules, Destinations, RuleExtras};
+use super::bus::{BusError, BusRules, Destinations, RuleExtras};
 use super::metrics::{DeliveryCounts, Metrics};
 use crate::api::{ApiAuth, ApiState};
 use crate::config::{Config, ConfigTarget, SourceSettings};
-use crate::outbox::{Deliverer, DelivererConfig};
+use crate::outbox::{Deliverer, DelivererConfig, Outbox};
 use crate::registry::{Registry, RuleState, StoredRule, StoredTarget};
 use crate::rules::{RulePack, RulesError};
 use crate::sources::live::SourceContext;
@@ -60,6 +60,9 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A stored rule cannot be used.
+    #[error(transparent)]
+    Bus(#[from] super::bus::BusError),
     /// A rule pack could not be read.
     #[error("rule pack {path}: {source}")]
     RulePack {
@@ -484,7 +487,8 @@ fn rebuild(
                     }
                     compiled.insert(bus.name.clone(), Arc::new(bus_rules));
                 }
-                Err(err) => {
+                Err(err @ BusError::Metadata { .. }) => return Err(err.into()),
+                Err(BusError::Rules(err)) => {
                     tracing::error!(bus = %bus.name, "the bus's rules do not compile: {err}")
                 }
             }
@@ -748,35 +752,16 @@ fn health_problems(store_path: &Path, metrics: &Metrics) -> Vec<String> {
 
 fn delivery_counts(store_path: &Path) -> DeliveryCounts {
     let mut counts = DeliveryCounts::default();
-    let Ok(connection) = crate::store::open(store_path) else {
+    // Best effort: a scrape while the store is busy shows no delivery counts rather than failing.
+    let Ok(rows) = Outbox::open(store_path).and_then(|outbox| outbox.status()) else {
         return counts;
     };
-    let rows = connection
-        .prepare(
-            "SELECT destination, state, count(*), sum(max(attempts - 1, 0))
-             FROM outbox GROUP BY destination, state",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_map([], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()
-        });
-    for (destination, state, count, retried) in rows.unwrap_or_default() {
-        let entry = counts.per_destination.entry(destination).or_default();
-        let count = u64::try_from(count).unwrap_or(0);
-        match state.as_str() {
-            "delivered" => entry.delivered += count,
-            "dead" => entry.dead += count,
-            _ => entry.pending += count,
-        }
-        entry.retried += u64::try_from(retried).unwrap_or(0);
+    for row in rows {
+        let entry = counts.per_destination.entry(row.destination).or_default();
+        entry.delivered += row.delivered;
+        entry.dead += row.dead;
+        entry.pending += row.pending + row.in_flight;
+        entry.retried += row.retried;
     }
     counts
 }
