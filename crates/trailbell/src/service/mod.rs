@@ -7,6 +7,7 @@
 
 pub mod accept;
 pub mod bus;
+pub mod managed;
 pub mod metrics;
 pub mod payload;
 pub mod render;
