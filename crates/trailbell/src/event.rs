@@ -9,7 +9,7 @@
 //! when both do: what it refuses is refused at the door (a PutEvents entry error, a named problem
 //! of a source's file, a scan's problem), and what it accepts is fully processed (decision 0016).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 use trailbell_pattern::{Matcher, MatcherBuilder};
@@ -79,6 +79,40 @@ fn serde_error(text: &[u8], err: &serde_json::Error) -> Unreadable {
     // serde_json's column is 1-based and points at the last byte it read.
     let offset = (line_start + err.column().saturating_sub(1)).min(text.len());
     Unreadable { offset, reason }
+}
+
+/// One event on its way onto a bus, as EventBridge would deliver it to a target. Made only by
+/// [`BusEvent::read`], so that every event on a bus passed the door ([`read`]) and
+/// carries the one reading its alerts are made from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusEvent {
+    /// The envelope's `id`.
+    pub id: String,
+    /// The whole envelope as JSON text: `version`, `id`, `detail-type`, `source`, `account`,
+    /// `time`, `region`, `resources`, `detail` (and `replay-name` for replayed events).
+    pub envelope: String,
+    /// When trailbell accepted it, RFC 3339 UTC with milliseconds.
+    pub ingestion_time: String,
+    /// The envelope, read once at the door.
+    value: Arc<Value>,
+}
+
+impl BusEvent {
+    /// The event with id `id` and envelope `envelope`, when [`crate::event::read`] accepts it.
+    pub fn read(id: String, envelope: String, ingestion_time: String) -> Result<Self, Unreadable> {
+        let value = read(envelope.as_bytes())?;
+        Ok(BusEvent {
+            id,
+            envelope,
+            ingestion_time,
+            value: Arc::new(value),
+        })
+    }
+
+    /// The envelope as read at the door: what matching saw, and what alerts are made from.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
 }
 
 #[cfg(test)]

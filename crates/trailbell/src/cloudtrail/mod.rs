@@ -33,6 +33,7 @@
 //! ```
 
 mod envelope;
+mod facts;
 mod fields;
 mod file_events;
 mod gzip;
@@ -44,6 +45,7 @@ pub use envelope::{
     EnvelopeInfo, EventUuid, MAX_EVENT_BYTES, Warnings, detail_type, envelope_id, record_id,
     source_of, write_envelope, write_projected_envelope,
 };
+pub use facts::{Facts, actor};
 pub(crate) use fields::set_thread_detail_fields;
 pub use fields::{DetailFields, Item, RecordFields, item_of};
 pub use file_events::{FileEvent, FileEvents, FileEventsError, file_events};

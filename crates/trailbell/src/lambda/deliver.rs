@@ -8,13 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::Connection;
 
 use crate::outbox::dlq::{Cause, DeadLetters};
 use crate::outbox::retry::{self, Backoff, Decision};
-use crate::outbox::store::{
-    self as rows, DELIVERY_COLUMNS, Death, DeliveryColumns, delivery_columns,
-};
+use crate::outbox::store::{self as rows, Death, DeliveryColumns};
 use crate::outbox::{OutboxError, now_ms};
 use crate::targets::client::{DeliveryError, TargetClient};
 
@@ -46,11 +44,10 @@ pub enum Ending {
 /// invocation of this process ended mid-attempt), oldest first; with a thread reply's parent
 /// `ts` filled in when the parent is delivered.
 pub fn rows_of_event(connection: &Connection, event_id: &str) -> Result<Vec<Row>, OutboxError> {
-    select(
-        connection,
-        "event_id = ?1 AND state IN ('pending', 'in_flight')",
-        params![event_id],
-    )
+    Ok(rows::undelivered_of_event(connection, event_id)?
+        .into_iter()
+        .map(|(destination, due)| Row { destination, due })
+        .collect())
 }
 
 /// Other rows that are due (dedup summaries of closed windows; rows of events whose invocation
@@ -60,43 +57,10 @@ pub fn due_backlog(
     event_id: &str,
     limit: usize,
 ) -> Result<Vec<Row>, OutboxError> {
-    select(
-        connection,
-        "event_id != ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2 LIMIT ?3",
-        params![event_id, now_ms(), i64::try_from(limit).unwrap_or(i64::MAX)],
-    )
-}
-
-fn select(
-    connection: &Connection,
-    condition: &str,
-    parameters: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<Row>, OutboxError> {
-    let mut statement = connection.prepare(&format!(
-        "SELECT {DELIVERY_COLUMNS}, destination FROM outbox WHERE {condition}"
-    ))?;
-    let found = statement.query_map(parameters, |row| {
-        Ok(Row {
-            due: delivery_columns(row)?,
-            destination: row.get(12)?,
-        })
-    })?;
-    let mut rows = found.collect::<Result<Vec<_>, _>>()?;
-    rows.sort_by_key(|row| row.due.outgoing.id);
-    for row in &mut rows {
-        if let Some(parent) = &row.due.outgoing.attributes.thread_parent_key {
-            row.due.outgoing.thread_ts = connection
-                .query_row(
-                    "SELECT remote_id FROM outbox WHERE idempotency_key = ?1
-                     AND state = 'delivered'",
-                    [parent],
-                    |found| found.get::<_, Option<String>>(0),
-                )
-                .optional()?
-                .flatten();
-        }
-    }
-    Ok(rows)
+    Ok(rows::due_except_event(connection, event_id, limit)?
+        .into_iter()
+        .map(|(destination, due)| Row { destination, due })
+        .collect())
 }
 
 /// Delivers rows within the invocation's time.

@@ -90,22 +90,17 @@ pub fn principal_and_action(event: &Value) -> String {
     cut(format!("{} {action}", principal(event)))
 }
 
-/// Who acted: `userIdentity.arn`, else `userName`, `principalId`, `invokedBy` or `type` (a failed
-/// sign-in has no ARN); for events that are not CloudTrail's, the source.
+/// Who acted, as every alert names them ([`crate::cloudtrail::actor`]: thresholds and dedup
+/// group by the name the alert shows); for events that are not CloudTrail's, the source.
 pub fn principal(event: &Value) -> String {
-    let identity = event.pointer("/detail/userIdentity");
-    for field in ["arn", "userName", "principalId", "invokedBy", "type"] {
-        if let Some(text) = identity.and_then(|i| i.get(field)).and_then(Value::as_str)
-            && !text.is_empty()
-        {
-            return cut(text.to_owned());
-        }
+    match event.get("detail").and_then(crate::cloudtrail::actor) {
+        Some(actor) => cut(actor),
+        None => event
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
     }
-    event
-        .get("source")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
 }
 
 fn cut(mut key: String) -> String {
@@ -248,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn the_principal_falls_back_from_the_arn_to_the_user_type() {
+    fn the_principal_is_the_actor_of_the_facts() {
         let failed = json!({"detail": {"userIdentity": {"type": "IAMUser", "userName": "alice"},
             "eventName": "ConsoleLogin"}});
         assert_eq!(principal(&failed), "alice");
@@ -257,6 +252,9 @@ mod tests {
             json!({"detail": {"userIdentity": {"type": "Root", "arn": "arn:aws:iam::1:root"}}});
         assert_eq!(principal(&root), "arn:aws:iam::1:root");
         assert_eq!(principal(&json!({"source": "my.app"})), "my.app");
+        let hidden = json!({"detail": {"userIdentity": {"type": "IAMUser",
+            "userName": "HIDDEN_DUE_TO_SECURITY_REASONS", "principalId": "AIDA1"}}});
+        assert_eq!(principal(&hidden), "unknown user (name hidden by AWS)");
         assert_eq!(KeyTemplate::principal().render(&failed), "alice");
     }
 

@@ -75,9 +75,6 @@ pub struct Dedup {
     pub key: Option<KeyTemplate>,
 }
 
-/// Noise control's tables (see [`crate::store`]).
-pub const SCHEMA: &str = state::SCHEMA;
-
 /// Durations written as people write them (`"90s"`, `"5m"`, `"1h"`), for serde.
 mod humantime_serde_compat {
     use std::time::Duration;

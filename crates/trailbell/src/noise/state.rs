@@ -12,29 +12,6 @@ use super::NoiseSettings;
 use super::key::principal_and_action;
 use crate::alert::{OccurrenceKind, Occurrences};
 
-/// The tables.
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS noise_dedup (
-    rule TEXT NOT NULL,
-    key TEXT NOT NULL,
-    opened_at_ms INTEGER NOT NULL,
-    closes_at_ms INTEGER NOT NULL,
-    window_seconds INTEGER NOT NULL,
-    first_event_id TEXT NOT NULL,
-    repeats INTEGER NOT NULL DEFAULT 0,
-    last_envelope TEXT,
-    PRIMARY KEY (rule, key)
-);
-CREATE INDEX IF NOT EXISTS noise_dedup_closes ON noise_dedup (closes_at_ms);
-CREATE TABLE IF NOT EXISTS noise_threshold (
-    rule TEXT NOT NULL,
-    key TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    event_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS noise_threshold_key ON noise_threshold (rule, key, at_ms);
-";
-
 /// What to do with one match of a rule (after its exceptions were checked).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -219,9 +196,7 @@ mod tests {
     use crate::noise::{Dedup, Threshold};
 
     fn store() -> Connection {
-        let connection = Connection::open_in_memory().expect("in memory");
-        connection.execute_batch(SCHEMA).expect("schema");
-        connection
+        crate::store::open_in_memory()
     }
 
     fn failed_sign_in(ip: &str) -> Value {

@@ -31,45 +31,6 @@ pub use worker::{Deliverer, DelivererConfig, DeliveryOutcome, OutcomeKind};
 
 use crate::targets::RetryPolicy;
 
-/// The outbox's table: one row per alert and target. `attributes` is [`MessageAttributes`] as
-/// JSON; times are Unix milliseconds; `age_from_ms` is when the row's age started counting
-/// (accepted, or retried by hand); `remote_id`/`remote_channel` are what the target returned
-/// (Slack's `ts` and channel, SNS/SQS message ids). The index serves each worker's "next due row
-/// of my destination".
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    destination TEXT NOT NULL,
-    rule_name TEXT NOT NULL,
-    target_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    attributes TEXT NOT NULL,
-    maximum_retry_attempts INTEGER NOT NULL,
-    maximum_event_age_seconds INTEGER NOT NULL,
-    dead_letter_queue_url TEXT,
-    accepted_at_ms INTEGER NOT NULL,
-    age_from_ms INTEGER NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at_ms INTEGER NOT NULL,
-    claimed_at_ms INTEGER,
-    last_attempt_at_ms INTEGER,
-    last_error TEXT,
-    response_status INTEGER,
-    response_body TEXT,
-    remote_id TEXT,
-    remote_channel TEXT,
-    finished_at_ms INTEGER,
-    exhausted_retry_condition TEXT,
-    dead_letter_status TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (destination, state, next_attempt_at_ms, id);
-CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, finished_at_ms);
-";
-
 /// An alert for one target, on its way into the outbox.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewMessage {

@@ -101,6 +101,8 @@ pub struct DestinationStatus {
     pub dead: u64,
     /// When the oldest pending row was accepted (Unix ms).
     pub oldest_pending_ms: Option<i64>,
+    /// Attempts after each row's first, summed over the rows.
+    pub retried: u64,
 }
 
 /// Which rows [`Outbox::list`] shows.
@@ -229,7 +231,8 @@ impl Outbox {
             "SELECT destination,
                 SUM(state = 'pending'), SUM(state = 'in_flight'),
                 SUM(state = 'delivered'), SUM(state = 'dead'),
-                MIN(CASE WHEN state = 'pending' THEN accepted_at_ms END)
+                MIN(CASE WHEN state = 'pending' THEN accepted_at_ms END),
+                SUM(MAX(attempts - 1, 0))
              FROM outbox GROUP BY destination ORDER BY destination",
         )?;
         let rows = statement.query_map([], |row| {
@@ -240,6 +243,7 @@ impl Outbox {
                 delivered: count(row, 3)?,
                 dead: count(row, 4)?,
                 oldest_pending_ms: row.get(5)?,
+                retried: count(row, 6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -389,6 +393,63 @@ pub(crate) struct DeliveryColumns {
     pub policy: RetryPolicy,
     pub age_from_ms: i64,
     pub dead_letter_queue_url: Option<String>,
+}
+
+/// The rows of event `event_id` still to deliver (pending, or in flight when an earlier
+/// invocation ended mid-attempt), by id, with their destinations: the Lambda's delivery, which
+/// sends an event's alerts before its invocation answers.
+pub(crate) fn undelivered_of_event(
+    connection: &Connection,
+    event_id: &str,
+) -> Result<Vec<(String, DeliveryColumns)>, OutboxError> {
+    select_due(
+        connection,
+        "event_id = ?1 AND state IN ('pending', 'in_flight')",
+        params![event_id],
+    )
+}
+
+/// Due pending rows of other events than `event_id`, at most `limit`, by id.
+pub(crate) fn due_except_event(
+    connection: &Connection,
+    event_id: &str,
+    limit: usize,
+) -> Result<Vec<(String, DeliveryColumns)>, OutboxError> {
+    select_due(
+        connection,
+        "event_id != ?1 AND state = 'pending' AND next_attempt_at_ms <= ?2 LIMIT ?3",
+        params![event_id, now_ms(), i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
+}
+
+/// Rows under `condition`, sorted by id, a thread reply's parent `ts` filled in when the parent
+/// is delivered.
+fn select_due(
+    connection: &Connection,
+    condition: &str,
+    parameters: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<(String, DeliveryColumns)>, OutboxError> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {DELIVERY_COLUMNS}, destination FROM outbox WHERE {condition}"
+    ))?;
+    let found =
+        statement.query_map(parameters, |row| Ok((row.get(12)?, delivery_columns(row)?)))?;
+    let mut rows = found.collect::<Result<Vec<(String, DeliveryColumns)>, _>>()?;
+    rows.sort_by_key(|(_, due)| due.outgoing.id);
+    for (_, due) in &mut rows {
+        if let Some(parent) = &due.outgoing.attributes.thread_parent_key {
+            due.outgoing.thread_ts = connection
+                .query_row(
+                    "SELECT remote_id FROM outbox WHERE idempotency_key = ?1
+                     AND state = 'delivered'",
+                    [parent],
+                    |found| found.get::<_, Option<String>>(0),
+                )
+                .optional()?
+                .flatten();
+        }
+    }
+    Ok(rows)
 }
 
 /// Reads [`DELIVERY_COLUMNS`] (columns 0 to 11) of a row.

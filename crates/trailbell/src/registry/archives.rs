@@ -6,7 +6,7 @@ use trailbell_pattern::Pattern;
 
 use super::rules::require_bus;
 use super::{ArchiveInfo, Registry, RegistryError, ReplayInfo, ReplayState, now_ms};
-use crate::service::BusEvent;
+use crate::event::BusEvent;
 
 /// Which archives `ListArchives` lists.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

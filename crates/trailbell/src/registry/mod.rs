@@ -62,67 +62,6 @@ impl Default for RuleLimits {
     }
 }
 
-/// The registry's tables (see [`crate::store`]).
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS registry_buses (
-    name TEXT PRIMARY KEY,
-    description TEXT,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS registry_rules (
-    bus TEXT NOT NULL REFERENCES registry_buses(name),
-    name TEXT NOT NULL,
-    event_pattern TEXT,
-    state TEXT NOT NULL,
-    description TEXT,
-    managed_by TEXT,
-    extras TEXT NOT NULL DEFAULT 'null',
-    created_ms INTEGER NOT NULL,
-    PRIMARY KEY (bus, name)
-);
-CREATE TABLE IF NOT EXISTS registry_targets (
-    bus TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    arn TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    PRIMARY KEY (bus, rule, id),
-    FOREIGN KEY (bus, rule) REFERENCES registry_rules(bus, name) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS registry_targets_by_arn ON registry_targets(arn);
-CREATE TABLE IF NOT EXISTS registry_archives (
-    name TEXT PRIMARY KEY,
-    bus TEXT NOT NULL REFERENCES registry_buses(name),
-    description TEXT,
-    event_pattern TEXT,
-    retention_days INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS registry_archive_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    archive TEXT NOT NULL REFERENCES registry_archives(name) ON DELETE CASCADE,
-    event_ms INTEGER NOT NULL,
-    archived_ms INTEGER NOT NULL,
-    envelope TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS registry_archive_events_by_time
-    ON registry_archive_events(archive, event_ms, seq);
-CREATE TABLE IF NOT EXISTS registry_replays (
-    name TEXT PRIMARY KEY,
-    archive TEXT NOT NULL,
-    destination_bus TEXT NOT NULL,
-    description TEXT,
-    state TEXT NOT NULL,
-    state_reason TEXT,
-    event_start_ms INTEGER NOT NULL,
-    event_end_ms INTEGER NOT NULL,
-    last_replayed_ms INTEGER,
-    replay_start_ms INTEGER NOT NULL,
-    replay_end_ms INTEGER
-);
-";
-
 /// Why a registry call failed. The messages of the first variants are EventBridge's, meant for
 /// API callers; each variant maps to one EventBridge error type.
 #[derive(Debug, thiserror::Error)]

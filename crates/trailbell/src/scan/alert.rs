@@ -1,8 +1,8 @@
 //! What an alert says about its event: read again, fully, from the few events that match a rule.
 
-use std::borrow::Cow;
+use serde_json::Value;
 
-use serde::Deserialize;
+use crate::cloudtrail::Facts;
 
 /// The facts about a matched event that a report shows. Strings are as the event has them
 /// (untrusted: escape them before printing to a terminal); a missing fact is empty.
@@ -10,11 +10,11 @@ use serde::Deserialize;
 pub struct EventSummary {
     /// The event's time, normalized (`2026-11-02T08:15:00Z`) when it could be read as one.
     pub time: String,
-    /// The account that received the event (`recipientAccountId`, or the envelope's `account`).
+    /// The account that received the event (`recipientAccountId`, else the envelope's `account`).
     pub account: String,
-    /// `awsRegion`, or the envelope's `region`.
+    /// `awsRegion`, else the envelope's `region`.
     pub region: String,
-    /// Who: `userIdentity.arn`, else `userName`, `principalId`, `invokedBy` or `type`.
+    /// Who: [`crate::cloudtrail::actor`].
     pub who: String,
     /// What: `eventSource:eventName`, e.g. `signin.amazonaws.com:ConsoleLogin`.
     pub what: String,
@@ -26,81 +26,12 @@ pub struct EventSummary {
     pub file: String,
 }
 
-/// A string, or any other value, which counts as absent.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Lenient<'a> {
-    Text(#[serde(borrow)] Cow<'a, str>),
-    Other(serde::de::IgnoredAny),
-}
-
-impl<'a> Lenient<'a> {
-    fn text(value: Option<Lenient<'a>>) -> Option<Cow<'a, str>> {
-        match value {
-            Some(Lenient::Text(text)) => Some(text),
-            _ => None,
-        }
-    }
-}
-
-/// `userIdentity`: an object, or any other value, which counts as absent.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LenientIdentity<'a> {
-    Identity(#[serde(borrow)] Identity<'a>),
-    Other(serde::de::IgnoredAny),
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Identity<'a> {
-    #[serde(borrow)]
-    arn: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "userName")]
-    user_name: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "principalId")]
-    principal_id: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "invokedBy")]
-    invoked_by: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "type")]
-    kind: Option<Lenient<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Record<'a> {
-    #[serde(borrow, rename = "userIdentity")]
-    user_identity: Option<LenientIdentity<'a>>,
-    #[serde(borrow, rename = "eventSource")]
-    event_source: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "eventName")]
-    event_name: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "sourceIPAddress")]
-    source_ip: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "eventID")]
-    event_id: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "recipientAccountId")]
-    account: Option<Lenient<'a>>,
-    #[serde(borrow, rename = "awsRegion")]
-    region: Option<Lenient<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    account: Option<Lenient<'a>>,
-    #[serde(borrow)]
-    region: Option<Lenient<'a>>,
-    #[serde(borrow)]
-    detail: Option<Record<'a>>,
-}
-
 impl EventSummary {
     /// The summary of a CloudTrail record; `time` is the normalized time already read.
     ///
-    /// A field of an unexpected type counts as absent; an event whose summary cannot be read at
-    /// all (a key repeated) gets an empty one but for `time` and `file`: this never fails.
+    /// The facts are [`Facts`]'s, the ones the service's alerts show. A field of an unexpected
+    /// type counts as absent; a record that is not a JSON object gets an empty summary but for
+    /// `time` and `file`: this never fails.
     ///
     /// ```
     /// use trailbell::scan::EventSummary;
@@ -109,73 +40,32 @@ impl EventSummary {
     ///     "userIdentity": {"type": "IAMUser", "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"},
     ///     "sourceIPAddress": "192.0.2.1", "eventID": "e-1", "awsRegion": "us-east-1"}"#;
     /// let summary = EventSummary::of_record(record, "2026-11-02T08:15:00Z", "file.json");
-    /// assert_eq!(summary.who, "HIDDEN_DUE_TO_SECURITY_REASONS");
+    /// assert_eq!(summary.who, "unknown user (name hidden by AWS)");
     /// assert_eq!(summary.what, "signin.amazonaws.com:ConsoleLogin");
     /// ```
     pub fn of_record(record: &[u8], time: &str, file: &str) -> EventSummary {
-        let parsed: Record<'_> = serde_json::from_slice(record).unwrap_or_default();
-        let mut summary = summarize(parsed);
-        summary.time = time.to_owned();
-        summary.file = file.to_owned();
-        summary
+        let parsed: Value = serde_json::from_slice(record).unwrap_or_default();
+        summary(Facts::of_record(&parsed), time, file)
     }
 
     /// The summary of an EventBridge envelope of a CloudTrail event.
     pub fn of_envelope(envelope: &[u8], time: &str, file: &str) -> EventSummary {
-        let parsed: Envelope<'_> = serde_json::from_slice(envelope).unwrap_or_default();
-        let mut summary = summarize(parsed.detail.unwrap_or_default());
-        if let Some(account) = Lenient::text(parsed.account) {
-            summary.account = account.into_owned();
-        }
-        if let Some(region) = Lenient::text(parsed.region) {
-            summary.region = region.into_owned();
-        }
-        summary.time = time.to_owned();
-        summary.file = file.to_owned();
-        summary
+        let parsed: Value = serde_json::from_slice(envelope).unwrap_or_default();
+        summary(Facts::of_envelope(&parsed), time, file)
     }
 }
 
-fn summarize(record: Record<'_>) -> EventSummary {
-    let text = |value: Option<Lenient<'_>>| {
-        Lenient::text(value)
-            .map(Cow::into_owned)
-            .unwrap_or_default()
-    };
-    let identity = match record.user_identity {
-        Some(LenientIdentity::Identity(identity)) => identity,
-        _ => Identity::default(),
-    };
-    let who = [
-        identity.arn,
-        identity.user_name,
-        identity.principal_id,
-        identity.invoked_by,
-        identity.kind,
-    ]
-    .into_iter()
-    .filter_map(Lenient::text)
-    .find(|value| !value.is_empty())
-    .map(Cow::into_owned)
-    .unwrap_or_default();
-    let what = match (
-        Lenient::text(record.event_source),
-        Lenient::text(record.event_name),
-    ) {
-        (Some(source), Some(name)) => format!("{source}:{name}"),
-        (Some(source), None) => source.into_owned(),
-        (None, Some(name)) => name.into_owned(),
-        (None, None) => String::new(),
-    };
+fn summary(facts: Facts, time: &str, file: &str) -> EventSummary {
     EventSummary {
-        time: String::new(),
-        account: text(record.account),
-        region: text(record.region),
-        who,
-        what,
-        source_ip: text(record.source_ip),
-        event_id: text(record.event_id),
-        file: String::new(),
+        // The scan read and normalized the event's time already, with the same precedence.
+        time: time.to_owned(),
+        account: facts.account.clone().unwrap_or_default(),
+        region: facts.region.clone().unwrap_or_default(),
+        who: facts.actor.clone().unwrap_or_default(),
+        what: facts.what().unwrap_or_default(),
+        source_ip: facts.source_ip.unwrap_or_default(),
+        event_id: facts.event_id.unwrap_or_default(),
+        file: file.to_owned(),
     }
 }
 
@@ -184,7 +74,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn who_prefers_the_arn_then_the_user_name() {
+    fn who_is_the_actor_of_the_facts() {
         let who = |identity: &str| {
             let record = format!(r#"{{"userIdentity": {identity}}}"#);
             EventSummary::of_record(record.as_bytes(), "", "").who
@@ -193,18 +83,12 @@ mod tests {
             who(r#"{"arn": "arn:aws:iam::1:root", "userName": "u", "principalId": "p"}"#),
             "arn:aws:iam::1:root"
         );
-        assert_eq!(who(r#"{"userName": "u", "principalId": "p"}"#), "u");
-        assert_eq!(who(r#"{"arn": "", "principalId": "p"}"#), "p");
-        assert_eq!(
-            who(r#"{"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}"#),
-            "ec2.amazonaws.com"
-        );
-        assert_eq!(who(r#"{"type": "Root"}"#), "Root");
+        assert_eq!(who(r#"{"type": "Root", "principalId": "1"}"#), "root");
         assert_eq!(who("null"), "");
     }
 
     #[test]
-    fn envelopes_take_account_and_region_from_the_envelope() {
+    fn envelopes_take_account_and_region_from_the_record_first() {
         let envelope = br#"{"account": "1", "region": "r", "detail": {"eventSource": "s",
             "eventName": "n", "recipientAccountId": "2", "awsRegion": "q", "eventID": "e"}}"#;
         let summary = EventSummary::of_envelope(envelope, "t", "f");
@@ -212,8 +96,8 @@ mod tests {
             summary,
             EventSummary {
                 time: "t".into(),
-                account: "1".into(),
-                region: "r".into(),
+                account: "2".into(),
+                region: "q".into(),
                 who: String::new(),
                 what: "s:n".into(),
                 source_ip: String::new(),
@@ -234,7 +118,7 @@ mod tests {
         assert_eq!(summary.what, "");
         assert_eq!(summary.who, "");
         assert_eq!(summary.time, "t");
-        let summary = EventSummary::of_record(br#"{"eventID": "a", "eventID": "b"}"#, "t", "f");
+        let summary = EventSummary::of_record(b"[1, 2]", "t", "f");
         assert_eq!(summary.event_id, "");
         assert_eq!(summary.file, "f");
     }

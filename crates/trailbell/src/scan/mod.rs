@@ -73,7 +73,6 @@
 mod alert;
 mod report;
 mod threshold;
-mod window;
 mod worker;
 
 use std::collections::{BTreeMap, HashSet};
@@ -89,9 +88,9 @@ use crossbeam_channel::RecvTimeoutError;
 const JOBS_PER_WORKER: usize = 64;
 use trailbell_pattern::RuleId;
 
+pub use crate::sources::{TimeWindow, WindowError, layout_day};
 pub use alert::EventSummary;
 pub use report::{Format, Report};
-pub use window::{TimeWindow, WindowError, layout_day};
 
 use crate::cloudtrail::{Decompressor, DetailFields, RecordFilter};
 use crate::rules::CompiledRules;

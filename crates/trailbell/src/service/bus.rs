@@ -27,6 +27,42 @@ pub struct RuleExtras {
     pub noise: NoiseSettings,
 }
 
+/// Why a bus's rules cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// A pattern the registry accepted does not compile.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    /// A rule's stored metadata does not read as [`RuleExtras`] (a store edited by hand, or
+    /// written by another version): refused rather than read as defaults, which would drop the
+    /// rule's exceptions and alert on what they silence.
+    #[error(
+        "rule {rule} on the bus {bus}: its stored metadata (title, severity, noise control) \
+         cannot be read: {source}"
+    )]
+    Metadata {
+        /// The rule's name.
+        rule: String,
+        /// Its bus.
+        bus: String,
+        /// What serde said, with the field.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// A stored rule's metadata: none for rules put through the API (`null`).
+fn rule_extras(stored: &StoredRule) -> Result<RuleExtras, BusError> {
+    if stored.extras.is_null() {
+        return Ok(RuleExtras::default());
+    }
+    serde_json::from_value(stored.extras.clone()).map_err(|source| BusError::Metadata {
+        rule: stored.name.clone(),
+        bus: stored.event_bus_name.clone(),
+        source,
+    })
+}
+
 /// How a target's payload is made when it takes the matched event as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PayloadKind {
@@ -160,12 +196,12 @@ impl BusRules {
     /// Compiles a bus's rules, and returns the destinations their targets use. Disabled rules
     /// and rules without a pattern are left out; a target that cannot be used (an unknown
     /// destination, an invalid input) is left out with a problem in the returned list, and the
-    /// rule's other targets still work. Fails only when a pattern the registry accepted does not
-    /// compile.
+    /// rule's other targets still work. Fails when a pattern the registry accepted does not
+    /// compile, or a rule's stored metadata cannot be read.
     pub fn build(
         rules: &[StoredRule],
         destinations: &Destinations,
-    ) -> Result<(BusRules, Vec<Destination>, Vec<String>), RulesError> {
+    ) -> Result<(BusRules, Vec<Destination>, Vec<String>), BusError> {
         let mut problems = Vec::new();
         let mut pack_rules = Vec::new();
         let mut runtime = Vec::new();
@@ -176,8 +212,7 @@ impl BusRules {
             .collect();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
         for stored in sorted {
-            let extras: RuleExtras =
-                serde_json::from_value(stored.extras.clone()).unwrap_or_default();
+            let extras = rule_extras(stored)?;
             pack_rules.push(Rule {
                 name: stored.name.clone(),
                 title: extras.title.clone().unwrap_or_else(|| stored.name.clone()),

@@ -7,53 +7,16 @@
 
 pub mod accept;
 pub mod bus;
+pub mod managed;
 pub mod metrics;
 pub mod payload;
 pub mod render;
 pub mod run;
 
+pub use crate::event::BusEvent;
 pub use run::{Service, ServiceError, default_data_dir};
 
-use std::sync::Arc;
-
-use serde_json::Value;
 use tokio::sync::oneshot;
-
-use crate::event::Unreadable;
-
-/// One event on its way onto a bus, as EventBridge would deliver it to a target. Made only by
-/// [`BusEvent::read`], so that every event on a bus passed the door ([`crate::event::read`]) and
-/// carries the one reading its alerts are made from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BusEvent {
-    /// The envelope's `id`.
-    pub id: String,
-    /// The whole envelope as JSON text: `version`, `id`, `detail-type`, `source`, `account`,
-    /// `time`, `region`, `resources`, `detail` (and `replay-name` for replayed events).
-    pub envelope: String,
-    /// When trailbell accepted it, RFC 3339 UTC with milliseconds.
-    pub ingestion_time: String,
-    /// The envelope, read once at the door.
-    value: Arc<Value>,
-}
-
-impl BusEvent {
-    /// The event with id `id` and envelope `envelope`, when [`crate::event::read`] accepts it.
-    pub fn read(id: String, envelope: String, ingestion_time: String) -> Result<Self, Unreadable> {
-        let value = crate::event::read(envelope.as_bytes())?;
-        Ok(BusEvent {
-            id,
-            envelope,
-            ingestion_time,
-            value: Arc::new(value),
-        })
-    }
-
-    /// The envelope as read at the door: what matching saw, and what alerts are made from.
-    pub fn value(&self) -> &Value {
-        &self.value
-    }
-}
 
 /// Events for one bus, with a reply once they are safe (every alert in the outbox, the events in
 /// the bus's archives) or could not be made safe.

@@ -24,7 +24,7 @@ pub fn alert_payload(
         return Ok(match target.kind {
             PayloadKind::SlackCard { .. } => card(event, context).to_string(),
             PayloadKind::Chatbot => notification(event, context).to_string(),
-            PayloadKind::TerminalText => terminal_line(envelope.as_bytes(), event, context),
+            PayloadKind::TerminalText => terminal_line(event, context),
             PayloadKind::Event => envelope.to_owned(),
         });
     }

@@ -1,11 +1,12 @@
 //! Alerts for people at a terminal: one escaped line each.
 
 use crate::alert::{AlertContext, OccurrenceKind};
+use crate::cloudtrail::Facts;
 use crate::sanitize::for_terminal_capped;
-use crate::scan::EventSummary;
 
-/// One readable line for an alert: severity, rule, title, who did what where, and the event id.
-/// Everything from the event is escaped for the terminal.
+/// One readable line for an alert: severity, rule, title, who did what where and when (the
+/// event's [`Facts`], as every target shows them), and the event id. Everything from the event is
+/// escaped for the terminal.
 ///
 /// ```
 /// use trailbell::alert::AlertContext;
@@ -26,38 +27,31 @@ use crate::scan::EventSummary;
 ///     "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
 ///     "sourceIPAddress": "198.51.100.7\u001b[31m", "eventID": "e-1"}}"#;
 /// let event: serde_json::Value = serde_json::from_slice(envelope)?;
-/// let line = trailbell::service::render::terminal_line(envelope, &event, &context);
+/// let line = trailbell::service::render::terminal_line(&event, &context);
 /// assert!(line.starts_with("HIGH root-console-sign-in: Root user signed in"));
 /// assert!(line.contains(r"198.51.100.7\u{1b}[31m"));
 /// assert!(line.contains("| time 2026-11-02T08:15:00Z |"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-pub fn terminal_line(envelope: &[u8], event: &serde_json::Value, context: &AlertContext) -> String {
-    // The envelope's own time, from the value the acceptor already parsed.
-    let time = event
-        .get("time")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
-    let summary = EventSummary::of_envelope(envelope, time, "");
-    let field = |text: &str| {
-        if text.is_empty() {
-            "-".to_owned()
-        } else {
-            for_terminal_capped(text, 200)
-        }
+pub fn terminal_line(event: &serde_json::Value, context: &AlertContext) -> String {
+    // The facts every target shows, from the value the acceptor already parsed.
+    let facts = Facts::of_envelope(event);
+    let field = |text: &Option<String>| match text {
+        Some(text) => for_terminal_capped(text, 200),
+        None => "-".to_owned(),
     };
     let mut line = format!(
         "{} {}: {} | who {} | what {} | ip {} | account {} | region {} | time {} | event {}",
         context.severity.as_str().to_uppercase(),
         for_terminal_capped(&context.rule_name, 64),
         for_terminal_capped(&context.title, 200),
-        field(&summary.who),
-        field(&summary.what),
-        field(&summary.source_ip),
-        field(&summary.account),
-        field(&summary.region),
-        field(&summary.time),
-        field(&summary.event_id),
+        field(&facts.actor),
+        field(&facts.what()),
+        field(&facts.source_ip),
+        field(&facts.account),
+        field(&facts.region),
+        field(&facts.event_time),
+        field(&facts.event_id),
     );
     if let Some(occurrences) = &context.occurrences {
         let what = match occurrences.kind {

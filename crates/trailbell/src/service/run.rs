@@ -12,19 +12,17 @@ use tokio::task::JoinHandle;
 
 use super::Submission;
 use super::accept::{Acceptor, Buses};
-use super::bus::{BusRules, Destinations, RuleExtras};
+use super::bus::{BusError, BusRules, Destinations};
+pub use super::managed::{CONFIG_OWNER, managed_rules};
 use super::metrics::{DeliveryCounts, Metrics};
 use crate::api::{ApiAuth, ApiState};
-use crate::config::{Config, ConfigTarget, SourceSettings};
-use crate::outbox::{Deliverer, DelivererConfig};
-use crate::registry::{Registry, RuleState, StoredRule, StoredTarget};
-use crate::rules::{RulePack, RulesError};
+use crate::config::{Config, SourceSettings};
+use crate::outbox::{Deliverer, DelivererConfig, Outbox};
+use crate::registry::Registry;
+use crate::rules::RulesError;
 use crate::sources::live::SourceContext;
 use crate::store::Checkpointer;
 use crate::targets::Destination;
-
-/// Who owns the rules that come from the configuration file, in the registry.
-pub const CONFIG_OWNER: &str = "trailbell-config";
 
 /// How many submissions the acceptor takes into one transaction at most.
 const SUBMISSIONS_PER_BATCH: usize = 256;
@@ -60,6 +58,9 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A stored rule cannot be used.
+    #[error(transparent)]
+    Bus(#[from] super::bus::BusError),
     /// A rule pack could not be read.
     #[error("rule pack {path}: {source}")]
     RulePack {
@@ -351,78 +352,6 @@ impl Service {
     }
 }
 
-/// The rules the configuration defines: its rule packs' and its own, as registry rules.
-pub fn managed_rules(config: &Config) -> Result<Vec<StoredRule>, ServiceError> {
-    let mut rules = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut push = |rule: StoredRule, rules: &mut Vec<StoredRule>| {
-        if !seen.insert((rule.event_bus_name.clone(), rule.name.clone())) {
-            return Err(ServiceError::DuplicateRule {
-                bus: rule.event_bus_name,
-                name: rule.name,
-            });
-        }
-        rules.push(rule);
-        Ok(())
-    };
-    for pack_settings in &config.rule_packs {
-        let mut pack = if pack_settings.path == "builtin" {
-            RulePack::builtin()
-        } else {
-            RulePack::load(Path::new(&pack_settings.path)).map_err(|source| {
-                ServiceError::RulePack {
-                    path: pack_settings.path.clone(),
-                    source,
-                }
-            })?
-        };
-        pack.retain(|rule| rule.severity >= pack_settings.min_severity);
-        for rule in pack.rules() {
-            push(
-                StoredRule {
-                    name: rule.name.clone(),
-                    event_bus_name: pack_settings.event_bus_name.clone(),
-                    arn: String::new(),
-                    event_pattern: Some(rule.event_pattern.clone()),
-                    state: RuleState::Enabled,
-                    description: Some(rule.title.clone()),
-                    managed_by: Some(CONFIG_OWNER.to_owned()),
-                    targets: pack_settings.targets.iter().map(stored_target).collect(),
-                    extras: extras(RuleExtras {
-                        title: Some(rule.title.clone()),
-                        severity: Some(rule.severity),
-                        description: Some(rule.description.clone()),
-                        noise: rule.noise.clone(),
-                    }),
-                },
-                &mut rules,
-            )?;
-        }
-    }
-    for rule in &config.rules {
-        push(
-            StoredRule {
-                name: rule.name.clone(),
-                event_bus_name: rule.event_bus_name.clone(),
-                arn: String::new(),
-                event_pattern: Some(rule.event_pattern.clone()),
-                state: RuleState::parse(&rule.state).unwrap_or_default(),
-                description: (!rule.description.is_empty()).then(|| rule.description.clone()),
-                managed_by: Some(CONFIG_OWNER.to_owned()),
-                targets: rule.targets.iter().map(stored_target).collect(),
-                extras: extras(RuleExtras {
-                    title: Some(rule.title.clone()),
-                    severity: Some(rule.severity),
-                    description: Some(rule.description.clone()),
-                    noise: rule.noise.clone(),
-                }),
-            },
-            &mut rules,
-        )?;
-    }
-    Ok(rules)
-}
-
 /// An SNS or SQS destination without an endpoint of its own uses the service's
 /// `aws_endpoint_url`.
 fn with_endpoint(mut destination: Destination, endpoint: Option<&str>) -> Destination {
@@ -436,29 +365,6 @@ fn with_endpoint(mut destination: Destination, endpoint: Option<&str>) -> Destin
         _ => {}
     }
     destination
-}
-
-fn extras(extras: RuleExtras) -> serde_json::Value {
-    serde_json::to_value(extras).unwrap_or(serde_json::Value::Null)
-}
-
-fn stored_target(target: &ConfigTarget) -> StoredTarget {
-    StoredTarget {
-        id: target.id.clone(),
-        arn: target.arn.clone(),
-        input: target.input.clone(),
-        input_path: target.input_path.clone(),
-        input_transformer: target.input_transformer.as_ref().map(|(paths, template)| {
-            crate::registry::InputTransformer {
-                input_paths_map: Some(paths.clone()),
-                input_template: template.clone(),
-            }
-        }),
-        retry_policy: Some(target.retry_policy),
-        dead_letter_arn: target.dead_letter_arn.clone(),
-        sqs_message_group_id: target.message_group_id.clone(),
-        ..StoredTarget::default()
-    }
 }
 
 /// Compiles every bus's rules into `buses`; returns the destinations their targets use.
@@ -484,7 +390,8 @@ fn rebuild(
                     }
                     compiled.insert(bus.name.clone(), Arc::new(bus_rules));
                 }
-                Err(err) => {
+                Err(err @ BusError::Metadata { .. }) => return Err(err.into()),
+                Err(BusError::Rules(err)) => {
                     tracing::error!(bus = %bus.name, "the bus's rules do not compile: {err}")
                 }
             }
@@ -748,35 +655,16 @@ fn health_problems(store_path: &Path, metrics: &Metrics) -> Vec<String> {
 
 fn delivery_counts(store_path: &Path) -> DeliveryCounts {
     let mut counts = DeliveryCounts::default();
-    let Ok(connection) = crate::store::open(store_path) else {
+    // Best effort: a scrape while the store is busy shows no delivery counts rather than failing.
+    let Ok(rows) = Outbox::open(store_path).and_then(|outbox| outbox.status()) else {
         return counts;
     };
-    let rows = connection
-        .prepare(
-            "SELECT destination, state, count(*), sum(max(attempts - 1, 0))
-             FROM outbox GROUP BY destination, state",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_map([], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()
-        });
-    for (destination, state, count, retried) in rows.unwrap_or_default() {
-        let entry = counts.per_destination.entry(destination).or_default();
-        let count = u64::try_from(count).unwrap_or(0);
-        match state.as_str() {
-            "delivered" => entry.delivered += count,
-            "dead" => entry.dead += count,
-            _ => entry.pending += count,
-        }
-        entry.retried += u64::try_from(retried).unwrap_or(0);
+    for row in rows {
+        let entry = counts.per_destination.entry(row.destination).or_default();
+        entry.delivered += row.delivered;
+        entry.dead += row.dead;
+        entry.pending += row.pending + row.in_flight;
+        entry.retried += row.retried;
     }
     counts
 }

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{ArchiveObject, ExpandOptions, Objects, SourceError};
-use crate::scan::{TimeWindow, layout_day};
+use super::{TimeWindow, layout_day};
 
 /// The name of the directories CloudTrail writes digest files to.
 pub const DIGEST_DIR: &str = "CloudTrail-Digest";

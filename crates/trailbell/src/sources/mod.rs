@@ -8,10 +8,11 @@
 pub mod live;
 pub mod local;
 pub mod s3;
+mod window;
 
 use std::fmt;
 
-use crate::scan::TimeWindow;
+pub use window::{TimeWindow, WindowError, layout_day};
 
 /// One file of an archive, ready to be read by a scan's worker thread.
 pub trait ArchiveObject: Send {

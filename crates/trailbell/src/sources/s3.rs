@@ -69,7 +69,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::local::{DIGEST_DIR, is_log_file_name};
 use super::{ArchiveObject, ExpandOptions, Input, SourceError};
-use crate::scan::{TimeWindow, layout_day};
+use super::{TimeWindow, layout_day};
 
 /// How many levels the listing walks down (`Delimiter=/`) looking for the regions of the key layout
 /// before it lists the rest flat: enough for `<trail prefix>/AWSLogs/o-<org>/<account>/CloudTrail/`.

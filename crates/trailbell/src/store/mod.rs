@@ -1,11 +1,14 @@
 //! The embedded store: one SQLite file (WAL) holding the outbox, the registry of buses, rules and
-//! targets, archives and noise-control state. Each module owns its tables and declares them in its
-//! `SCHEMA`; [`open`] applies every schema, so any connection sees the whole store.
+//! targets, archives and noise-control state. Each module reads and writes only its own tables;
+//! their definitions are the ordered steps of [`migrations`], which the first [`open`] of an older
+//! store applies (docs/decisions/0046-store-migrations.md).
 
 mod checkpoint;
 pub mod guard;
+mod migrations;
 
 pub use checkpoint::{CheckpointProgress, Checkpointer, checkpoint};
+pub use migrations::{MigrationError, VERSION};
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,6 +42,30 @@ pub enum StoreError {
         /// What the operating system said (permission denied, read-only file system, ...).
         #[source]
         source: std::io::Error,
+    },
+    /// The store was written by a newer trailbell, whose tables this one does not know: refused
+    /// before anything reads or writes it.
+    #[error(
+        "the store {path} was written by a newer trailbell (store version {found}; this one knows \
+         versions up to {known}): run that version or a later one, or give --data-dir another \
+         directory"
+    )]
+    TooNew {
+        /// The store file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// Bringing an older store up to date failed; the store is as it was.
+    #[error("cannot upgrade the store {path}: {source}")]
+    Upgrade {
+        /// The store file.
+        path: String,
+        /// The step and what SQLite said.
+        #[source]
+        source: migrations::MigrationError,
     },
     /// The checkpoint thread could not start.
     #[error("cannot start the checkpoint thread: {0}")]
@@ -134,8 +161,9 @@ fn not_writable(path: &Path) -> Option<StoreError> {
 
 /// Opens (creating if needed) the store at `path`: WAL, `synchronous = FULL` (a commit survives
 /// a power loss; [`open_with`] and [`open_for_bookkeeping`] relax it where that is not needed),
-/// foreign keys on, a busy handler (about 10 s) so that concurrent writers wait rather than fail,
-/// and every module's tables.
+/// foreign keys on, a busy handler (about 10 s) so that concurrent writers wait rather than fail.
+/// A new or older store is brought up to date (the tables are created or changed once, by the
+/// first open: the service's start); a store newer than this build is refused.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let wrap = |source| StoreError::Open {
         path: path.display().to_string(),
@@ -154,14 +182,26 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )
         .map_err(explain)?;
-    for schema in [
-        crate::outbox::SCHEMA,
-        crate::registry::SCHEMA,
-        crate::noise::SCHEMA,
-        crate::sources::live::directory::SCHEMA,
-        crate::sources::live::lookup::SCHEMA,
-    ] {
-        connection.execute_batch(schema).map_err(wrap)?;
-    }
+    let path_text = || path.display().to_string();
+    migrations::apply(&mut connection, migrations::MIGRATIONS).map_err(|err| match err {
+        migrations::MigrationError::TooNew { found, known } => StoreError::TooNew {
+            path: path_text(),
+            found,
+            known,
+        },
+        migrations::MigrationError::Sqlite(source) => wrap(source),
+        source @ migrations::MigrationError::Step { .. } => StoreError::Upgrade {
+            path: path_text(),
+            source,
+        },
+    })?;
     Ok(connection)
+}
+
+/// A store in memory with every table, for unit tests of the modules that own them.
+#[cfg(test)]
+pub(crate) fn open_in_memory() -> Connection {
+    let mut connection = Connection::open_in_memory().expect("an in-memory store");
+    migrations::apply(&mut connection, migrations::MIGRATIONS).expect("the tables");
+    connection
 }

@@ -15,20 +15,6 @@ use super::{SourceContext, lag_seconds, now_rfc3339};
 use crate::cloudtrail::file_events;
 use crate::sources::local::is_log_file_name;
 
-/// The table of files seen (see [`crate::store`]).
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS source_files (
-    source TEXT NOT NULL,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    modified_ms INTEGER NOT NULL,
-    events INTEGER NOT NULL,
-    error TEXT,
-    done_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (source, path)
-);
-";
-
 /// Watches `dir` until the service stops.
 pub async fn watch(mut context: SourceContext, dir: PathBuf, interval: Duration, store: PathBuf) {
     tracing::info!(source = %context.name, dir = %dir.display(), "watching for CloudTrail files");

@@ -36,24 +36,6 @@ use tokio::sync::watch;
 use super::{SourceContext, now_rfc3339};
 use crate::cloudtrail::{FileEvent, file_events};
 
-/// The tables of cursors and of event ids seen in the overlap (see [`crate::store`]).
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS lookup_events_cursors (
-    source TEXT NOT NULL,
-    region TEXT NOT NULL,
-    cursor_ms INTEGER NOT NULL,
-    updated_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (source, region)
-);
-CREATE TABLE IF NOT EXISTS lookup_events_seen (
-    source TEXT NOT NULL,
-    region TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    event_time_ms INTEGER NOT NULL,
-    PRIMARY KEY (source, region, event_id)
-);
-";
-
 /// How far back each poll asks again before the cursor: CloudTrail delivers events to
 /// `LookupEvents` up to about 15 minutes after they happened.
 pub const OVERLAP: Duration = Duration::from_secs(15 * 60);

@@ -193,20 +193,24 @@ impl<'a> Facts<'a> {
         } else {
             Kind::Generic
         };
+        // Who, where and when as every target says it (crate::cloudtrail::Facts).
+        let facts = crate::cloudtrail::Facts::of_envelope(event);
         Facts {
             kind,
             detail,
-            account: text_at(event, &["account"]).or_else(|| at(&["recipientAccountId"])),
-            region: text_at(event, &["region"]).or_else(|| at(&["awsRegion"])),
-            time: at(&["eventTime"]).or_else(|| text_at(event, &["time"])),
+            account: facts.account,
+            region: facts.region,
+            time: facts.event_time,
             detail_type: text_at(event, &["detail-type"]),
             source,
             event_name,
             event_source,
-            event_id: at(&["eventID"]),
-            actor: actor(detail),
-            principal_type: at(&["userIdentity", "type"]),
-            source_ip: at(&["sourceIPAddress"]),
+            event_id: facts.event_id,
+            actor: facts
+                .actor
+                .unwrap_or_else(|| "unknown principal".to_owned()),
+            principal_type: facts.principal_type,
+            source_ip: facts.source_ip,
             user_agent: at(&["userAgent"]),
             error_code: at(&["errorCode"]),
             error_message: at(&["errorMessage"]),
@@ -234,29 +238,6 @@ impl<'a> Facts<'a> {
         );
         (url.len() <= MAX_URL_CHARS).then_some(url)
     }
-}
-
-/// Who acted: the ARN, else the user name, else the principal id or the invoking service.
-fn actor(detail: Option<&Value>) -> String {
-    let Some(identity) = detail.and_then(|d| d.get("userIdentity")) else {
-        return "unknown principal".to_owned();
-    };
-    let get = |key: &str| text_at(identity, &[key]).filter(|s| !s.is_empty());
-    if get("userName").as_deref() == Some("HIDDEN_DUE_TO_SECURITY_REASONS") {
-        return "unknown user (name hidden by AWS)".to_owned();
-    }
-    get("arn")
-        .or_else(|| get("userName"))
-        .or_else(|| {
-            (get("type").as_deref() == Some("Root")).then(|| match get("accountId") {
-                Some(account) => format!("root of {account}"),
-                None => "root".to_owned(),
-            })
-        })
-        .or_else(|| get("principalId"))
-        .or_else(|| get("invokedBy"))
-        .or_else(|| detail.and_then(|d| text_at(d, &["invokedBy"])))
-        .unwrap_or_else(|| "unknown principal".to_owned())
 }
 
 fn sign_in_blocks(facts: &Facts<'_>, blocks: &mut Blocks) {

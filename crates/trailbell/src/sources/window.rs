@@ -1,5 +1,6 @@
 //! The time window of a scan (`--since`, `--until`): parsed from the command line, applied to each
-//! event's time, and to the day in CloudTrail's key layout to skip whole days of files.
+//! event's time, and to the day in CloudTrail's key layout to skip whole days of files. Here, not in
+//! `scan/`, because the sources prune their listings by it (and `scan/` uses the sources).
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
