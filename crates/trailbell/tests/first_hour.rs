@@ -721,6 +721,8 @@ fn deploy_takes_profile_and_region_as_the_aws_cli_does() {
                 "eu-west-3",
                 "--target-sqs-queue-arn",
                 "arn:aws:sqs:eu-west-3:123456789012:alerts",
+                // Thresholds need the Lambda (decision 0032); this test is about the flags.
+                "--without-threshold-rules",
                 "--forward-role-arn",
                 "arn:aws:iam::123456789012:role/forward",
                 "--endpoint-url",

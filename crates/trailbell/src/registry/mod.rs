@@ -349,6 +349,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("store.db");
         let registry = Registry::open(&path, "123456789012", "us-east-1").expect("open");
+        // More rules than a bus's default quota: the WAL, not the quota, is under test.
+        registry.set_rule_limits(RuleLimits {
+            max_rules_per_bus: rules,
+            ..RuleLimits::default()
+        });
         if leave_to_background {
             registry
                 .leave_checkpoints_to_background()

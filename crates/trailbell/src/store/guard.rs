@@ -37,8 +37,12 @@ pub enum GuardError {
         /// The lock file.
         lock: PathBuf,
     },
-    /// The lock file could not be made or locked.
-    #[error("cannot lock the data directory {dir} ({lock}): {source}")]
+    /// The lock file could not be made or locked (most often: the directory is not this user's).
+    /// The message names the lock file only, which holds the directory's path.
+    #[error(
+        "cannot lock the data directory with {lock}: {source}; give --data-dir a directory this \
+         user may write, or change the owner of this one"
+    )]
     Lock {
         /// The data directory.
         dir: PathBuf,
