@@ -8,7 +8,7 @@
 //! ```sh
 //! cargo build --release -p trailbell
 //! cargo run --release -p trailbell-bench --bin soak -- [--seconds 60] [--clients 4] \
-//!     [--rate 100] [--durability process] [--seed 1] [--drain-seconds 180]
+//!     [--rate 60] [--durability process] [--seed 1] [--drain-seconds 180]
 //! ```
 //!
 //! `TRAILBELL_BIN` names another trailbell binary (a debug build, say).
@@ -47,7 +47,7 @@ const RULES: u64 = 4;
 /// fewer deliveries a second than trailbell accepts events (a hang holds a batch of attempts for
 /// the 1 s timeout), so an unpaced load only builds a backlog that no drain empties; the figures
 /// in docs/RELIABILITY.md say what this build keeps up with.
-const DEFAULT_RATE: u64 = 100;
+const DEFAULT_RATE: u64 = 60;
 
 /// Entries in one PutEvents request.
 const BATCH: u64 = 10;
