@@ -109,6 +109,23 @@ impl BusEvent {
         })
     }
 
+    /// An event a source's file reader already passed through the door: `value` is what
+    /// [`read`] made of `envelope` ([`crate::cloudtrail::file_events`] is the only caller), so
+    /// it is not read again.
+    pub(crate) fn read_at_the_door(
+        id: String,
+        envelope: String,
+        ingestion_time: String,
+        value: Arc<Value>,
+    ) -> Self {
+        BusEvent {
+            id,
+            envelope,
+            ingestion_time,
+            value,
+        }
+    }
+
     /// The envelope as read at the door: what matching saw, and what alerts are made from.
     pub fn value(&self) -> &Value {
         &self.value

@@ -188,9 +188,16 @@ async fn a_file_gives_the_same_alerts_to_scan_and_to_a_watched_directory() {
     std::fs::write(&part, gz.finish().expect("gzip")).expect("write");
     let name = "111122223333_CloudTrail_us-east-1_20261127T0800Z_x.json.gz";
     std::fs::rename(&part, watched.join(name)).expect("rename");
-    for _ in unreadable_values() {
+    // Each refused record is named by the file, its index in it and its envelope's id (0041).
+    for index in 0..unreadable_values().len() {
         let line = service.stderr_line_with("refused, it cannot be read: ");
         assert!(line.contains(name), "the file is named: {line}");
+        let id = trailbell::cloudtrail::envelope_id(&format!("unreadable-{index}"));
+        assert!(
+            line.contains(&format!("record {} (byte ", index + 1))
+                && line.contains(&format!("event {id})")),
+            "{line}"
+        );
     }
     let requests = hook.wait_for(scan_alerts.len()).await;
     let run_alerts: BTreeSet<(String, String)> = requests

@@ -3,19 +3,25 @@
 //! a local fault-injecting HTTP server, loaded by concurrent PutEvents clients, killed with SIGKILL
 //! at random moments and restarted on the same data directory. At the end it compares the accepted
 //! alerts (PutEvents entries answered with an EventId whose event matches a rule) with the ones
-//! the target answered 200 to, by Idempotency-Key, and prints `lost N, duplicated M`.
+//! the target answered 200 to, by Idempotency-Key, and prints `lost N, duplicated M, pending P`.
 //!
 //! ```sh
 //! cargo build --release -p trailbell
 //! cargo run --release -p trailbell-bench --bin soak -- [--seconds 60] [--clients 4] \
-//!     [--durability process] [--seed 1] [--drain-seconds 180]
+//!     [--rate 60] [--durability process] [--seed 1] [--drain-seconds 180]
 //! ```
 //!
 //! `TRAILBELL_BIN` names another trailbell binary (a debug build, say).
 //!
-//! Everything stays on 127.0.0.1 and stops by itself: the load lasts `--seconds`, then the kills
-//! stop and trailbell gets up to `--drain-seconds` (target faults going on) to deliver the rest. Exits 0 when nothing was
-//! lost, 1 otherwise, 2 on a harness failure (trailbell would not start).
+//! Everything stays on 127.0.0.1 and stops by itself: the load lasts `--seconds` at `--rate`
+//! events a second (0: as fast as the clients go), then the kills stop and trailbell gets up to
+//! `--drain-seconds` (target faults going on) until its `/metrics` shows nothing pending. Then it is
+//! stopped, and every accepted alert the target never answered 200 to is looked up in the outbox
+//! (`trailbell outbox list`): still pending or in flight there is `pending` (not drained in time,
+//! not lost), dead-lettered is `dead` (visible, not lost), and anything else is `lost`. Exits 0
+//! when nothing was lost or left pending, 1 when something was lost, 2 on a harness failure
+//! (trailbell would not start, the outbox could not be read), 3 when nothing was lost but some
+//! alerts were still pending at the end (inconclusive: a longer drain or a lower rate).
 //!
 //! Target faults, drawn per request: 10% answer 500, 5% answer 429 with `Retry-After: 1`, 3% reset
 //! the connection after reading the request, 2% hold it past trailbell's 1 s timeout; the rest
@@ -37,9 +43,20 @@ use trailbell_bench::rng::Rng;
 /// `RULES`, so half the events raise an alert.
 const RULES: u64 = 4;
 
+/// Events a second by default: half raise an alert, and the fault-injecting target takes far
+/// fewer deliveries a second than trailbell accepts events (a hang holds a batch of attempts for
+/// the 1 s timeout), so an unpaced load only builds a backlog that no drain empties; the figures
+/// in docs/RELIABILITY.md say what this build keeps up with.
+const DEFAULT_RATE: u64 = 60;
+
+/// Entries in one PutEvents request.
+const BATCH: u64 = 10;
+
 struct Options {
     seconds: u64,
     clients: u64,
+    /// Events a second over all clients; 0 for no pacing.
+    rate: u64,
     durability: String,
     seed: u64,
     drain_seconds: u64,
@@ -49,6 +66,7 @@ fn options() -> Options {
     let mut options = Options {
         seconds: 60,
         clients: 4,
+        rate: DEFAULT_RATE,
         durability: "process".to_owned(),
         seed: 1,
         drain_seconds: 180,
@@ -60,6 +78,7 @@ fn options() -> Options {
         match (pair[0].as_str(), number) {
             ("--seconds", Some(v)) => options.seconds = v.max(1),
             ("--clients", Some(v)) => options.clients = v.clamp(1, 64),
+            ("--rate", Some(v)) => options.rate = v,
             ("--seed", Some(v)) => options.seed = v,
             ("--drain-seconds", Some(v)) => options.drain_seconds = v.max(1),
             ("--durability", _) if matches!(text, "process" | "machine") => {
@@ -67,7 +86,7 @@ fn options() -> Options {
             }
             _ => {
                 eprintln!(
-                    "usage: soak [--seconds N] [--clients N] [--durability process|machine] [--seed N] [--drain-seconds N]"
+                    "usage: soak [--seconds N] [--clients N] [--rate N] [--durability process|machine] [--seed N] [--drain-seconds N]"
                 );
                 std::process::exit(2);
             }
@@ -252,14 +271,21 @@ async fn client_loop(
     next: Arc<AtomicU64>,
     accepted: Arc<Accepted>,
     until: Instant,
+    period: Option<Duration>,
 ) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("a client");
+    let mut next_batch = tokio::time::Instant::now();
     while Instant::now() < until {
-        let first = next.fetch_add(10, Ordering::Relaxed);
-        let numbers: Vec<u64> = (first..first + 10).collect();
+        if let Some(period) = period {
+            // Paced: one batch a period; time lost while trailbell was down is not made up.
+            tokio::time::sleep_until(next_batch).await;
+            next_batch = (next_batch + period).max(tokio::time::Instant::now());
+        }
+        let first = next.fetch_add(BATCH, Ordering::Relaxed);
+        let numbers: Vec<u64> = (first..first + BATCH).collect();
         let body = json!({"Entries": numbers.iter().map(|&n| entry(n)).collect::<Vec<_>>()});
         let target = url.read().expect("url lock").clone();
         let response = client
@@ -297,9 +323,63 @@ async fn client_loop(
                 }
             }
         }
-        // A steady load rather than the most the machine can take: the soak is about loss.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        if period.is_none() {
+            // A steady load rather than the most the machine can take: the soak is about loss.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
+}
+
+/// The sum of `trailbell_pending` (alerts waiting or in flight) over destinations, from the
+/// service's `/metrics`; `None` when it does not answer.
+async fn pending_alerts(client: &reqwest::Client, base: &str) -> Option<u64> {
+    let response = client.get(format!("{base}metrics")).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let text = response.text().await.ok()?;
+    let mut total = 0;
+    let mut seen = false;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("trailbell_pending{") {
+            let value = rest.rsplit(' ').next()?;
+            total += value.trim().parse::<u64>().ok()?;
+            seen = true;
+        }
+    }
+    seen.then_some(total)
+}
+
+/// Every outbox row's event id and state, from `trailbell outbox list` on the data directory.
+fn outbox_rows(data_dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let binary = trailbell_binary();
+    let output = Command::new(&binary)
+        .args(["outbox", "list", "--format", "json", "--limit"])
+        .arg(u32::MAX.to_string())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| format!("cannot run {} outbox list: {err}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "trailbell outbox list failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let rows: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|err| format!("trailbell outbox list: not JSON: {err}"))?;
+    let rows = rows
+        .as_array()
+        .ok_or("trailbell outbox list: not a JSON array")?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let text = |name: &str| row[name].as_str().unwrap_or_default().to_owned();
+            (text("event_id"), text("state"))
+        })
+        .collect())
 }
 
 /// `TRAILBELL_BIN`, or the release build.
@@ -400,6 +480,9 @@ async fn main() {
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let until = started + Duration::from_secs(options.seconds);
+    // Each client sends one batch a period, so that all of them together send `rate` events a second.
+    let period = (options.rate > 0)
+        .then(|| Duration::from_secs_f64((BATCH * options.clients) as f64 / options.rate as f64));
     let clients: Vec<_> = (0..options.clients)
         .map(|_| {
             tokio::spawn(client_loop(
@@ -407,6 +490,7 @@ async fn main() {
                 Arc::clone(&next),
                 Arc::clone(&accepted),
                 until,
+                period,
             ))
         })
         .collect();
@@ -432,34 +516,76 @@ async fn main() {
     }
     let load_seconds = started.elapsed().as_secs_f64();
 
-    // The kills stop; the faults go on, and trailbell delivers what it holds.
+    // The kills stop; the faults go on, and trailbell delivers what it holds until its outbox
+    // shows nothing pending (or the drain's time is up).
     let delivered_during_load = sink.event_of_key.lock().expect("sink lock").len();
     let expected: HashSet<String> = accepted.alerts.lock().expect("accepted lock").clone();
     let drain_started = Instant::now();
     let drain_deadline = drain_started + Duration::from_secs(options.drain_seconds);
-    let delivered_events = || -> HashSet<String> {
-        sink.event_of_key
-            .lock()
-            .expect("sink lock")
-            .values()
-            .cloned()
-            .collect()
-    };
-    while Instant::now() < drain_deadline && !expected.is_subset(&delivered_events()) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let metrics_client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("a client");
+    let base = url.read().expect("url lock").clone();
+    let mut pending_at_end = None;
+    while Instant::now() < drain_deadline {
+        pending_at_end = pending_alerts(&metrics_client, &base).await;
+        if pending_at_end == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
     let _ = child.kill();
     let _ = child.wait();
 
-    let delivered = delivered_events();
-    let lost = expected.difference(&delivered).count();
+    let delivered: HashSet<String> = sink
+        .event_of_key
+        .lock()
+        .expect("sink lock")
+        .values()
+        .cloned()
+        .collect();
+    // What the outbox says of every accepted alert the target never answered 200 to.
+    let rows = match outbox_rows(&data_dir) {
+        Ok(rows) => rows,
+        Err(err) => {
+            eprintln!("soak: {err}");
+            std::process::exit(2);
+        }
+    };
+    let mut states: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (event_id, state) in &rows {
+        states.entry(event_id).or_default().push(state);
+    }
+    let (mut lost, mut pending, mut dead) = (Vec::new(), 0u64, 0u64);
+    for event_id in expected.difference(&delivered) {
+        let held = states
+            .get(event_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if held.iter().any(|s| matches!(*s, "pending" | "in_flight")) {
+            pending += 1;
+        } else if held.contains(&"dead") {
+            dead += 1;
+        } else {
+            // Not in the outbox, or marked delivered without a 200 the target gave.
+            lost.push(event_id.as_str());
+        }
+    }
     let counts = sink.delivered.lock().expect("sink lock").clone();
     let duplicated: u64 = counts.values().map(|c| c - 1).sum();
     let keys_per_event = counts.len() as f64 / delivered.len().max(1) as f64;
     println!(
-        "soak: {:.0} s of load by {} clients, durability {}, seed {}",
-        load_seconds, options.clients, options.durability, options.seed
+        "soak: {:.0} s of load by {} clients at {}, durability {}, seed {}",
+        load_seconds,
+        options.clients,
+        match options.rate {
+            0 => "no set rate".to_owned(),
+            rate => format!("{rate} events/s"),
+        },
+        options.durability,
+        options.seed
     );
     println!(
         "  trailbell killed with SIGKILL {kills} times and restarted; requests unanswered (trailbell down): {}",
@@ -483,7 +609,23 @@ async fn main() {
         counts.len(),
         delivered.len()
     );
-    println!("lost {lost}, duplicated {duplicated}");
+    println!(
+        "  outbox at the end: {} rows; /metrics pending {}; accepted alerts dead-lettered {dead}",
+        rows.len(),
+        pending_at_end.map_or_else(|| "unknown".to_owned(), |p| p.to_string())
+    );
+    for event_id in lost.iter().take(10) {
+        println!("  lost: event {event_id}");
+    }
+    println!(
+        "lost {}, duplicated {duplicated}, pending {pending}",
+        lost.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    std::process::exit(if lost == 0 { 0 } else { 1 });
+    let code = match (lost.len(), pending) {
+        (0, 0) => 0,
+        (0, _) => 3,
+        _ => 1,
+    };
+    std::process::exit(code);
 }

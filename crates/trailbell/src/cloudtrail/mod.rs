@@ -48,7 +48,7 @@ pub use envelope::{
 pub use facts::{Facts, actor};
 pub(crate) use fields::set_thread_detail_fields;
 pub use fields::{DetailFields, Item, RecordFields, item_of};
-pub use file_events::{FileEvent, FileEvents, FileEventsError, file_events};
+pub use file_events::{FileEvent, FileEvents, FileEventsError, RefusedRecord, file_events};
 pub(crate) use gzip::gzip_error;
 pub use gzip::{Decompressor, GZIP_MAGIC, GzipError, is_gzip, stream_decoder};
 pub use prefilter::{HeldTexts, RecordFilter};

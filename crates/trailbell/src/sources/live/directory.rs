@@ -45,38 +45,26 @@ async fn look(context: &SourceContext, dir: &Path, store: &Path) -> Result<(), S
                 continue;
             }
         };
-        let (events, error) = match file_events(&data) {
+        let name = file.path.display().to_string();
+        let (events, refused, error) = match file_events(&data) {
             Ok(read) => {
-                if read.skipped > 0 {
-                    context.error(&format!(
-                        "{}: {} values skipped (not CloudTrail records or envelopes, or over 256 KB)",
-                        file.path.display(),
-                        read.skipped
-                    ));
-                }
-                (read.events, None)
+                let refused = context.refused(&name, &read.refused);
+                (read.events, refused, None)
             }
-            Err(err) => (Vec::new(), Some(err.to_string())),
+            Err(err) => (Vec::new(), 0, Some(err.to_string())),
         };
         if let Some(error) = &error {
-            context.error(&format!("{}: {error}", file.path.display()));
+            context.error(&format!("{name}: {error}"));
         }
         let count = events.len();
         let newest = events
             .iter()
-            .filter_map(|event| {
-                serde_json::from_str::<serde_json::Value>(&event.envelope)
-                    .ok()?
-                    .get("time")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
+            .filter_map(|event| event.value.get("time")?.as_str().map(str::to_owned))
             .max();
-        let name = file.path.display().to_string();
-        let refused = context.submit(events, &now_rfc3339(), &name).await?;
+        context.submit(events, &now_rfc3339()).await?;
         let error = match (error, refused) {
             (None, 0) => None,
-            (None, refused) => Some(format!("{refused} events refused as unreadable")),
+            (None, refused) => Some(format!("{refused} records refused (named in the log)")),
             (Some(error), _) => Some(error),
         };
         context.metrics.source(&context.name, |status| {

@@ -368,11 +368,14 @@ impl PageHandler for Submitter {
         let mut envelopes: Vec<FileEvent> = Vec::with_capacity(fresh.len());
         for event in &fresh {
             match file_events(event.record.as_bytes()) {
-                Ok(read) if !read.events.is_empty() => envelopes.extend(read.events),
-                Ok(_) => self.context.error(&format!(
-                    "event {}: CloudTrailEvent is not a CloudTrail record; skipped",
-                    event.event_id
-                )),
+                Ok(read) => {
+                    let origin = format!(
+                        "LookupEvents in {}: CloudTrailEvent of {}",
+                        self.region, event.event_id
+                    );
+                    self.context.refused(&origin, &read.refused);
+                    envelopes.extend(read.events);
+                }
                 Err(err) => self.context.error(&format!(
                     "event {}: CloudTrailEvent is not JSON ({err}); skipped",
                     event.event_id
@@ -380,10 +383,7 @@ impl PageHandler for Submitter {
             }
         }
         let count = envelopes.len();
-        let origin = format!("LookupEvents in {}", self.region);
-        self.context
-            .submit(envelopes, &now_rfc3339(), &origin)
-            .await?;
+        self.context.submit(envelopes, &now_rfc3339()).await?;
         self.context
             .metrics
             .source(&self.context.name, |status| status.events += count as u64);

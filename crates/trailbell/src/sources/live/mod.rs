@@ -15,12 +15,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::cloudtrail::FileEvent;
+use crate::cloudtrail::{FileEvent, RefusedRecord};
 use crate::service::metrics::Metrics;
 use crate::service::{BusEvent, Submission};
 
 /// The most events handed to the service in one submission.
 const EVENTS_PER_SUBMISSION: usize = 500;
+
+/// The most refused records of one file named one by one in the log; the rest are counted.
+const REFUSED_LISTED_PER_FILE: usize = 10;
 
 /// What every live source needs.
 #[derive(Clone, Debug)]
@@ -38,33 +41,22 @@ pub struct SourceContext {
 }
 
 impl SourceContext {
-    /// Hands `events` (read from `origin`: a file's name, a region's `LookupEvents`) to the
-    /// service and waits until they are safe; `Err` says why not. An event that cannot be read
-    /// (decision 0016) is refused here: counted, and named in one log line with `origin`; the
-    /// others go on. Returns how many were refused.
-    pub async fn submit(
-        &self,
-        events: Vec<FileEvent>,
-        ingestion_time: &str,
-        origin: &str,
-    ) -> Result<usize, String> {
-        let mut refused = 0;
-        let mut readable = Vec::with_capacity(events.len());
-        for event in events {
-            let id = event.id.clone();
-            match BusEvent::read(event.id, event.envelope, ingestion_time.to_owned()) {
-                Ok(event) => readable.push(event),
-                Err(err) => {
-                    refused += 1;
-                    Metrics::bump(&self.metrics.events_refused, 1);
-                    self.error(&format!(
-                        "{origin}: event {id} refused, it cannot be read: {} at byte {} of its envelope",
-                        err.reason(),
-                        err.offset()
-                    ));
-                }
-            }
-        }
+    /// Hands `events` to the service and waits until they are safe; `Err` says why not. Each one
+    /// already passed the door: [`file_events`](crate::cloudtrail::file_events) refuses what
+    /// cannot be read, and the source names it with [`SourceContext::refused`] (decisions 0016
+    /// and 0041).
+    pub async fn submit(&self, events: Vec<FileEvent>, ingestion_time: &str) -> Result<(), String> {
+        let mut readable: Vec<BusEvent> = events
+            .into_iter()
+            .map(|event| {
+                BusEvent::read_at_the_door(
+                    event.id,
+                    event.envelope,
+                    ingestion_time.to_owned(),
+                    event.value,
+                )
+            })
+            .collect();
         while !readable.is_empty() {
             let rest = readable.split_off(readable.len().min(EVENTS_PER_SUBMISSION));
             let (done, answer) = oneshot::channel();
@@ -81,7 +73,24 @@ impl SourceContext {
                 .await
                 .map_err(|_| "the service is stopping".to_owned())??;
         }
-        Ok(refused)
+        Ok(())
+    }
+
+    /// Records the values of `origin` (a file's name) that [`file_events`](crate::cloudtrail::file_events)
+    /// refused: counted as refused events, the first few named one by one in the log (index,
+    /// offset, why), the rest in one line. Returns how many.
+    pub fn refused(&self, origin: &str, refused: &[RefusedRecord]) -> usize {
+        Metrics::bump(&self.metrics.events_refused, refused.len() as u64);
+        for record in refused.iter().take(REFUSED_LISTED_PER_FILE) {
+            self.error(&format!("{origin}: {record}"));
+        }
+        if refused.len() > REFUSED_LISTED_PER_FILE {
+            self.error(&format!(
+                "{origin}: {} more records refused",
+                refused.len() - REFUSED_LISTED_PER_FILE
+            ));
+        }
+        refused.len()
     }
 
     /// Waits `period`, or less when the service stops; true when it is stopping.

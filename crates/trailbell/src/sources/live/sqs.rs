@@ -192,25 +192,14 @@ async fn handle(
                 continue;
             }
         };
-        if read.skipped > 0 {
-            context.error(&format!(
-                "{name}: {} values skipped (not CloudTrail records or envelopes, or over 256 KB)",
-                read.skipped
-            ));
-        }
+        context.refused(&name, &read.refused);
         let newest = read
             .events
             .iter()
-            .filter_map(|event| {
-                serde_json::from_str::<Value>(&event.envelope)
-                    .ok()?
-                    .get("time")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
+            .filter_map(|event| event.value.get("time")?.as_str().map(str::to_owned))
             .max();
         let count = read.events.len();
-        context.submit(read.events, &now_rfc3339(), &name).await?;
+        context.submit(read.events, &now_rfc3339()).await?;
         context.metrics.source(&context.name, |status| {
             status.events += count as u64;
             if let Some(lag) = newest.as_deref().and_then(lag_seconds) {
