@@ -121,31 +121,7 @@ event_pattern = '{"source": ["aws.signin"]}'
 #[tokio::test(flavor = "multi_thread")]
 async fn the_terminal_slack_and_chatbot_name_the_same_actor_account_and_event_time() {
     let moto = common::moto_endpoint();
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto)
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await;
-    let sns = aws_sdk_sns::Client::new(&aws);
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let suffix = std::process::id();
-    let topic_arn = sns
-        .create_topic()
-        .name(format!("facts-{suffix}"))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("an ARN");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("facts-channel-{suffix}"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("a URL");
-    common::subscribe_queue_to_topic(&sns, &sqs, &topic_arn, &queue_url, true).await;
+    let (sqs, topic_arn, queue_url) = common::topic_with_queue("facts").await;
 
     let slack = Recorder::always(Reply::ok());
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -656,31 +656,7 @@ Targets = [{ Id = "t", Arn = "hook" }]
 #[tokio::test(flavor = "multi_thread")]
 async fn an_sns_destination_in_chatbot_format_reaches_a_subscribed_queue() {
     let moto = common::moto_endpoint();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto)
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await;
-    let sns = aws_sdk_sns::Client::new(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let suffix = std::process::id();
-    let topic_arn = sns
-        .create_topic()
-        .name(format!("chatbot-{suffix}"))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("an ARN");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("chatbot-channel-{suffix}"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("a URL");
-    common::subscribe_queue_to_topic(&sns, &sqs, &topic_arn, &queue_url, true).await;
+    let (sqs, topic_arn, queue_url) = common::topic_with_queue("chatbot").await;
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let service_config = format!(

@@ -71,6 +71,38 @@ pub fn moto_endpoint() -> String {
     }
 }
 
+/// A topic `<name>-<pid>` in moto with a queue `<name>-channel-<pid>` subscribed to it (raw
+/// delivery), as a Chatbot channel stands in for here: the SQS client, the topic's ARN and the
+/// queue's URL.
+pub async fn topic_with_queue(name: &str) -> (aws_sdk_sqs::Client, String, String) {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let suffix = std::process::id();
+    let topic_arn = sns
+        .create_topic()
+        .name(format!("{name}-{suffix}"))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("an ARN");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-channel-{suffix}"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("a URL");
+    subscribe_queue_to_topic(&sns, &sqs, &topic_arn, &queue_url, true).await;
+    (sqs, topic_arn, queue_url)
+}
+
 /// Subscribes the SQS queue at `queue_url` to the SNS topic `topic_arn` (raw message delivery
 /// when `raw`): what a team that reads alerts from a queue sets up.
 pub async fn subscribe_queue_to_topic(
