@@ -13,7 +13,7 @@ use std::io::Write as _;
 
 use recorder::{Recorder, Reply};
 use serde_json::{Value, json};
-use service::{ServiceProcess, put_events, webhook_config};
+use service::{ServiceProcess, api_answer, put_events, webhook_config};
 
 const DOOR_RULE: &str = r#"
 [[rules]]
@@ -297,19 +297,6 @@ Targets = [
 }
 
 /// One EventBridge API call with a plain HTTP request (authentication is off): status and body.
-async fn api_call(service: &ServiceProcess, action: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(service.url("/"))
-        .header("X-Amz-Target", format!("AWSEvents.{action}"))
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the API answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON answer"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn put_targets_refuses_an_arn_that_names_no_destination() {
     let hook = Recorder::always(Reply::ok());
@@ -318,8 +305,8 @@ async fn put_targets_refuses_an_arn_that_names_no_destination() {
         Some(&webhook_config(&hook.url("/"), "")),
         &dir.path().join("data"),
     );
-    let (status, _) = api_call(
-        &service,
+    let (status, _) = api_answer(
+        &service.address,
         "PutRule",
         json!({"Name": "r", "EventPattern": r#"{"source": ["test.door"]}"#}),
     )
@@ -330,8 +317,8 @@ async fn put_targets_refuses_an_arn_that_names_no_destination() {
         "arn:aws:sqs:us-east-1",
         "arn:aws:lambda:us-east-1:111122223333:function:f",
     ] {
-        let (status, body) = api_call(
-            &service,
+        let (status, body) = api_answer(
+            &service.address,
             "PutTargets",
             json!({"Rule": "r", "Targets": [{"Id": "t", "Arn": arn}]}),
         )
@@ -347,10 +334,10 @@ async fn put_targets_refuses_an_arn_that_names_no_destination() {
             "{message}"
         );
     }
-    let (_, listed) = api_call(&service, "ListTargetsByRule", json!({"Rule": "r"})).await;
+    let (_, listed) = api_answer(&service.address, "ListTargetsByRule", json!({"Rule": "r"})).await;
     assert_eq!(listed["Targets"], json!([]), "nothing was stored");
-    let (status, body) = api_call(
-        &service,
+    let (status, body) = api_answer(
+        &service.address,
         "PutTargets",
         json!({"Rule": "r", "Targets": [{"Id": "t", "Arn": "hook"}]}),
     )

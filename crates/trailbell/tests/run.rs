@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use recorder::{Recorder, Reply};
 use serde_json::{Value, json};
-use service::{ServiceProcess, entry_from_fixture, put_events, webhook_config};
+use service::{ServiceProcess, api_call, entry_from_fixture, put_events, webhook_config};
 
 const ROOT_SIGN_IN_RULE: &str = r#"
 [[rules]]
@@ -535,22 +535,6 @@ async fn the_embedded_default_posts_slack_cards_when_a_webhook_url_is_set_and_ne
         "the webhook URL leaked:\n{stderr}"
     );
     assert_eq!(service.terminate(), 0);
-}
-
-/// One EventBridge API call with a plain HTTP request (authentication is off).
-async fn api_call(address: &str, action: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("http://{address}/"))
-        .header("X-Amz-Target", format!("AWSEvents.{action}"))
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the API answers");
-    let status = response.status();
-    let answer: Value = response.json().await.expect("JSON");
-    assert!(status.is_success(), "{action}: {status} {answer}");
-    answer
 }
 
 #[tokio::test(flavor = "multi_thread")]

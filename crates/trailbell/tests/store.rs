@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use recorder::{Recorder, Reply};
 use serde_json::{Value, json};
-use service::{ServiceProcess, entry_from_fixture, put_events};
+use service::{ServiceProcess, api_call, entry_from_fixture, put_events};
 
 /// The configuration the fixture was written with, its webhook at `url`.
 fn fixture_config(url: &str) -> String {
@@ -77,21 +77,6 @@ fn sql(data: &Path, statement: &str) {
         "{statement}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-async fn api_call(address: &str, action: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("http://{address}/"))
-        .header("X-Amz-Target", format!("AWSEvents.{action}"))
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the API answers");
-    let status = response.status();
-    let answer: Value = response.json().await.expect("JSON");
-    assert!(status.is_success(), "{action}: {status} {answer}");
-    answer
 }
 
 /// `trailbell run` that is expected to refuse to start: its output once it exited, or a panic

@@ -199,6 +199,32 @@ impl Drop for ServiceProcess {
     }
 }
 
+/// One EventBridge API call with a plain HTTP request (authentication is off in these tests'
+/// configurations): the status and the JSON answer.
+pub async fn api_answer(
+    address: &str,
+    action: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/"))
+        .header("X-Amz-Target", format!("AWSEvents.{action}"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
+/// [`api_answer`] for a call that must succeed: its JSON answer.
+pub async fn api_call(address: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
+    let (status, answer) = api_answer(address, action, body).await;
+    assert!((200..300).contains(&status), "{action}: {status} {answer}");
+    answer
+}
+
 /// PutEvents with a plain HTTP request (authentication is off in these tests' configurations):
 /// `entries` is the JSON array of PutEvents entries. Returns the response body.
 pub async fn put_events(address: &str, entries: serde_json::Value) -> serde_json::Value {
