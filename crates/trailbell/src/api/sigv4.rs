@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::HeaderMap;
-use hmac::{Hmac, Mac as _};
+use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::{Digest as _, Sha256};
 
 use crate::secret::Secret;
