@@ -42,7 +42,7 @@ pub fn builtin_markdown() -> String {
 }
 
 /// `rules/coverage/stratus-red-team.toml`: what the pack raises for each Stratus Red Team AWS
-/// technique (checked against the detonation logs by `tests/scan.rs`).
+/// technique (checked against the detonation logs by `tests/it/scan.rs`).
 pub const STRATUS_COVERAGE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../rules/coverage/stratus-red-team.toml"

@@ -5,7 +5,7 @@
 //! version number must mean the same tables whoever reads it.
 //!
 //! To change a table: append a step (`NNNN-what.sql`, the next version), never edit one that was
-//! released; the upgrade test (`tests/store.rs`) opens a store of the oldest supported version.
+//! released; the upgrade test (`tests/it/store.rs`) opens a store of the oldest supported version.
 
 use rusqlite::{Connection, TransactionBehavior};
 

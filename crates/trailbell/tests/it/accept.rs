@@ -2,11 +2,9 @@
 //! named and counted, or fully processed. Driven through the real binary: PutEvents, the watched
 //! directory and `trailbell scan` on the same file.
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::recorder;
+use crate::common::service;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;

@@ -1,8 +1,7 @@
 //! The EventBridge-compatible API, driven by the aws CLI and the AWS SDK for Rust against an
 //! in-process server that verifies SigV4 with the test keys.
 
-#[path = "common/api_server.rs"]
-mod api_server;
+use crate::common::api_server;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The `trailbell` binary, run for real: arguments in, stdout, stderr and exit code out.
 
-mod common;
+use crate::common;
 
 use common::{code, stderr, stdout, workspace_root};
 

@@ -3,9 +3,8 @@
 //! skip, without it: run them with `scripts/lib/with-test-services cargo test -p trailbell --test
 //! delivery`). Tests wait for recorded requests and broadcast outcomes, never by sleeping.
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
+use crate::common;
+use crate::common::recorder;
 
 use common::moto_endpoint;
 use std::io::Write as _;

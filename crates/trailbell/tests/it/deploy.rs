@@ -4,7 +4,7 @@
 //! tests share one server. Without the endpoint these tests fail (never skip): run them with
 //! `./scripts/test` or `scripts/lib/with-test-services cargo test -p trailbell --test deploy`.
 
-mod common;
+use crate::common;
 use common::account::Account;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 impl Account {
-    fn new() -> Account {
+    fn for_deploy() -> Account {
         Account::in_range(100_000_000_000, 800_000_000_000)
     }
 
@@ -113,7 +113,7 @@ fn deploy(account: &Account, pack: &Path, queue_arn: &str, extra: &[&str]) -> Ou
 
 #[test]
 fn a_second_deploy_changes_nothing_and_an_edited_rule_is_exactly_one_update() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let (_, queue) = account.create_queue("alerts");
     let pack = account.pack(&[("ec2-stop", EC2_STOP), ("iam-user", IAM_USER)]);
 
@@ -164,7 +164,7 @@ fn a_second_deploy_changes_nothing_and_an_edited_rule_is_exactly_one_update() {
 
 #[test]
 fn destroy_removes_every_rule_of_ours_and_leaves_foreign_rules_alone() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let (_, queue) = account.create_queue("alerts");
     let pack = account.pack(&[
         ("ec2-stop", EC2_STOP),
@@ -244,7 +244,7 @@ fn destroy_removes_every_rule_of_ours_and_leaves_foreign_rules_alone() {
 
 #[test]
 fn dry_run_prints_the_plan_and_changes_nothing() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let (_, queue) = account.create_queue("alerts");
     let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
     let (plan, summary) = plan_of(&deploy(&account, &pack, &queue, &["--dry-run"]));
@@ -269,7 +269,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 
 #[test]
 fn a_missing_trail_is_created_with_its_bucket_once() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let (_, queue) = account.create_queue("alerts");
     let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
     let trail = [
@@ -400,7 +400,7 @@ fn threshold_rules_are_refused_for_an_sns_target_with_the_way_out() {
 
 #[test]
 fn doctor_lists_each_problem_of_a_broken_account_with_its_fix() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     account.aws(&["s3api", "create-bucket", "--bucket", "doctor-logs"]);
     account.aws(&[
         "cloudtrail",
@@ -528,7 +528,7 @@ fn doctor_lists_each_problem_of_a_broken_account_with_its_fix() {
 
 #[test]
 fn doctor_on_an_account_without_a_trail_says_so() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let pack = account.pack(&[("ec2-stop", EC2_STOP)]);
     let out = account.trailbell(&[
         "doctor",
@@ -552,7 +552,7 @@ fn doctor_on_an_account_without_a_trail_says_so() {
 
 #[test]
 fn an_event_follows_a_deployed_rule_to_its_queue() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let (url, queue) = account.create_queue("alerts");
     let pack = account.pack(&[("ec2-stop", EC2_STOP), ("iam-user", IAM_USER)]);
     plan_of(&deploy(&account, &pack, &queue, &[]));
@@ -664,7 +664,7 @@ fn for_eventbridge(statements: &[Value]) -> Vec<Value> {
 
 #[test]
 fn a_lambda_target_gets_one_invoke_permission_and_loses_it_on_destroy() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     // The function is never invoked: an empty zip archive (only its end-of-directory record).
     let zip = account.dir.path().join("function.zip");
     let mut empty_zip = b"PK\x05\x06".to_vec();
@@ -755,7 +755,7 @@ fn a_lambda_target_gets_one_invoke_permission_and_loses_it_on_destroy() {
 
 #[test]
 fn an_sns_target_gets_a_topic_policy_statement_beside_the_others() {
-    let account = Account::new();
+    let account = Account::for_deploy();
     let topic = account.aws(&["sns", "create-topic", "--name", "chatbot-alerts"])["TopicArn"]
         .as_str()
         .expect("a topic ARN")

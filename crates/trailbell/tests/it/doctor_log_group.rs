@@ -5,7 +5,7 @@
 //! its own (an assumed role's account id), so tests share one server. Without the endpoint these
 //! tests fail (never skip): `scripts/lib/with-test-services cargo test -p trailbell --test doctor_log_group`.
 
-mod common;
+use crate::common;
 use common::account::Account;
 
 use serde_json::Value;
@@ -13,7 +13,7 @@ use serde_json::Value;
 const LOG_GROUP: &str = "aws-cloudtrail-logs";
 
 impl Account {
-    fn new() -> Account {
+    fn for_doctor() -> Account {
         Account::in_range(900_000_000_000, 90_000_000_000)
     }
 
@@ -153,7 +153,7 @@ fn findings<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
 /// stand for, satisfies every control.
 #[test]
 fn the_emitted_template_applied_passes_every_control() {
-    let account = Account::new();
+    let account = Account::for_doctor();
     account.aws(&["logs", "create-log-group", "--log-group-name", LOG_GROUP]);
     account.trail("main", true, true);
     let topic = account.topic("security-alerts", true);
@@ -285,7 +285,7 @@ fn the_emitted_template_applied_passes_every_control() {
 /// but equivalent passes.
 #[test]
 fn each_broken_piece_is_named_with_its_fix() {
-    let account = Account::new();
+    let account = Account::for_doctor();
     account.aws(&["logs", "create-log-group", "--log-group-name", LOG_GROUP]);
     account.trail("main", true, true);
     let subscribed = account.topic("subscribed", true);
@@ -433,7 +433,7 @@ fn each_broken_piece_is_named_with_its_fix() {
 
 #[test]
 fn a_missing_log_group_or_trail_is_named_and_two_regions_are_refused() {
-    let account = Account::new();
+    let account = Account::for_doctor();
     let (code, report) = account.doctor("no-such-group");
     assert_eq!(code, Some(1), "{report}");
     let missing = findings(&report, "log-group-missing");

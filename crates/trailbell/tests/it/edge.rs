@@ -1,11 +1,9 @@
 //! The service's edge under abuse: requests signed by hand (a stale time, an unsigned action, another
 //! region or service), configured secrets that are too short, and the HTTP server's limits.
 
-#[path = "common/api_server.rs"]
-mod api_server;
-mod common;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::api_server;
+use crate::common::service;
 
 use std::time::{Duration, SystemTime};
 

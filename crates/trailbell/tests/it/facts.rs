@@ -7,11 +7,9 @@
 //! recording server), a terminal and an SNS topic in Chatbot format (moto, read through a
 //! subscribed queue).
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::recorder;
+use crate::common::service;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

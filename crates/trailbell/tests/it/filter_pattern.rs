@@ -1,7 +1,7 @@
 //! CloudWatch Logs filter patterns through the binary: `test-metric-filter`, rule files with a
 //! `filter_pattern`, `rules convert`.
 
-mod common;
+use crate::common;
 
 use common::{code, stderr, stdout, workspace_root};
 

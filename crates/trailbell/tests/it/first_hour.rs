@@ -2,11 +2,9 @@
 //! start-up notes and errors, alert lines that read without the rule file, escaping for Slack,
 //! colour only for a terminal, `bootstrap` outside Lambda, one line per failing source call.
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::recorder;
+use crate::common::service;
 
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;

@@ -2,12 +2,11 @@
 //! Lambda Runtime API server of this test's own on 127.0.0.1, which hands it EventBridge events
 //! and records what it answers. Alerts go to a recording webhook; the AWS parts (an SSM
 //! parameter and a Secrets Manager secret by reference, an SQS dead-letter queue) to moto
-//! (`TRAILBELL_TEST_MOTO_ENDPOINT`, see tests/s3.rs). Nothing sleeps to synchronise: the test
+//! (`TRAILBELL_TEST_MOTO_ENDPOINT`, see tests/it/s3.rs). Nothing sleeps to synchronise: the test
 //! waits for the Runtime API to receive the answer, and delivery happens before the answer.
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
+use crate::common;
+use crate::common::recorder;
 
 use common::moto_endpoint;
 use std::net::SocketAddr;
@@ -605,7 +604,7 @@ async fn a_missing_ssm_parameter_is_an_init_error() {
 
 /// Cold start and per-event cost through this Runtime API (docs/PERFORMANCE.md, "Lambda"):
 /// `TRAILBELL_BOOTSTRAP=target/x86_64-unknown-linux-musl/release/bootstrap cargo test -p trailbell
-/// --release --test lambda -- --ignored --nocapture measure`.
+/// --release --test it lambda:: -- --ignored --nocapture measure`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test: run by hand"]
 async fn measure_cold_start_and_per_event_cost() {

@@ -3,7 +3,7 @@
 //! table under "## Layering" allows, a private path is used only inside its module, and every
 //! listed exception is still needed (so the list shrinks as they go).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -4,9 +4,8 @@
 //! the tests check the window asked (`StartTime`, `EndTime`), `NextToken`, the pacing, the cursor
 //! kept across a restart and throttling; alerts arrive as JSON lines on the service's stdout.
 
-mod common;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::service;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! The outbox's store and `trailbell outbox status|list|retry|purge` through the real binary. Row
-//! states that only delivery produces (dead, delivered) are set with SQL here; tests/delivery.rs
+//! states that only delivery produces (dead, delivered) are set with SQL here; tests/it/delivery.rs
 //! produces them by delivering.
 
 use std::path::{Path, PathBuf};

@@ -3,11 +3,9 @@
 //! alerts delivered to recording HTTP servers on 127.0.0.1 and to moto. Nothing here sleeps to
 //! synchronise: tests wait for recorded requests, output lines or queue states, with timeouts.
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::recorder;
+use crate::common::service;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;

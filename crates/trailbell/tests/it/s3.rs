@@ -2,9 +2,9 @@
 //! (`TRAILBELL_TEST_MOTO_ENDPOINT`): the S3 source's listing, pruning and fetching, then
 //! `trailbell scan s3://...` run for real. Every test makes its own bucket. Without the endpoint,
 //! these tests fail (never skip): run them with `./scripts/test` or
-//! `scripts/lib/with-test-services cargo test -p trailbell --test s3`.
+//! `scripts/lib/with-test-services cargo test -p trailbell --test it s3::`.
 
-mod common;
+use crate::common;
 
 use common::moto_endpoint;
 use common::workspace_root;
@@ -797,7 +797,7 @@ fn objects_answering_403_or_5xx_are_named_counted_and_the_rest_scanned() {
 /// Measures the two ways worker threads could read an archive: each worker fetching one object at
 /// a time (`fetch`, `block_on` per object) or the background prefetch (`fetch_all`). A proxy in
 /// front of moto adds a delay to every request, as the distance to S3 does.
-/// `scripts/lib/with-test-services cargo test --release -p trailbell --test s3 -- --ignored --nocapture`
+/// `scripts/lib/with-test-services cargo test --release -p trailbell --test it s3:: -- --ignored --nocapture`
 #[test]
 #[ignore = "a measurement, not a check"]
 fn measure_fetch_strategies() {

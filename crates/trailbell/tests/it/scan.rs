@@ -1,6 +1,6 @@
 //! `trailbell scan`, driven as a user drives it: the real binary on the test data.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -1,7 +1,7 @@
 //! Slack cards and Chatbot notifications: a snapshot for every sample event in `rules/events/`,
 //! Slack's limits on hostile events, escaping, and events of the wrong shape.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use trailbell::alert::{AlertContext, OccurrenceKind, Occurrences};

@@ -4,11 +4,9 @@
 //! store from a newer trailbell is refused untouched, with a message that says so; a rule whose
 //! stored metadata no longer reads is an error naming it.
 
-mod common;
-#[path = "common/recorder.rs"]
-mod recorder;
-#[path = "common/service.rs"]
-mod service;
+use crate::common;
+use crate::common::recorder;
+use crate::common::service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

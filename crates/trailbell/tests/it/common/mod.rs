@@ -5,6 +5,9 @@
 #![allow(dead_code)]
 
 pub mod account;
+pub mod api_server;
+pub mod recorder;
+pub mod service;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
