@@ -112,6 +112,7 @@ impl BusEvent {
     /// An event a source's file reader already passed through the door: `value` is what
     /// [`read`] made of `envelope` ([`crate::cloudtrail::file_events`] is the only caller), so
     /// it is not read again.
+    #[cfg(feature = "service")]
     pub(crate) fn read_at_the_door(
         id: String,
         envelope: String,

@@ -28,6 +28,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
+
+pub use super::limits::HttpLimits;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
@@ -35,30 +37,6 @@ use tower::ServiceExt as _;
 /// File descriptors kept for everything but connections: the store's files, targets' and AWS
 /// clients' connections, sources' files.
 pub const FD_RESERVE: usize = 128;
-
-/// The server's limits; see the module's documentation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// Open connections at most.
-    pub max_connections: usize,
-    /// How long a request's head may take, from its first byte.
-    pub header_read_timeout: Duration,
-    /// How long a connection may wait for its next request.
-    pub idle_timeout: Duration,
-    /// How long requests in flight may take to finish once shutdown begins.
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        HttpLimits {
-            max_connections: 1024,
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            shutdown_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 /// `max_connections`, lowered to what the open-file limit leaves after [`FD_RESERVE`].
 pub fn effective_max_connections(configured: usize) -> usize {

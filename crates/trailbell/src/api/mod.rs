@@ -3,13 +3,22 @@
 //! events go to the service as [`crate::service::Submission`]s. See
 //! docs/decisions/0007-eventbridge-api.md.
 
+#[cfg(feature = "service")]
 mod actions;
+#[cfg(feature = "service")]
 pub mod connections;
+#[cfg(feature = "service")]
 mod error;
+mod limits;
+#[cfg(feature = "service")]
 mod replay;
+#[cfg(feature = "service")]
 mod server;
+#[cfg(feature = "service")]
 pub mod sigv4;
 
-pub use connections::HttpLimits;
+pub use limits::HttpLimits;
+#[cfg(feature = "service")]
 pub use error::AwsError;
+#[cfg(feature = "service")]
 pub use server::{ApiAuth, ApiLimits, ApiState, ServeError, serve, serve_with};

@@ -9,12 +9,16 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 mod completions;
+#[cfg(feature = "service")]
 mod deploy;
+#[cfg(feature = "service")]
 mod doctor;
 mod match_events;
+#[cfg(feature = "service")]
 mod outbox;
 mod rules;
 mod rules_convert;
+#[cfg(feature = "service")]
 mod run;
 mod scan;
 mod test_event_pattern;
@@ -59,17 +63,22 @@ enum Command {
     /// Run a rule pack (default: the built-in one) over CloudTrail log archives; report the alerts.
     Scan(scan::Args),
     /// Look at and repair the outbox: status, list, retry dead letters, purge.
+    #[cfg(feature = "service")]
     Outbox(outbox::Args),
     /// Run the service: the EventBridge-compatible API, live sources, rules, alerts out.
     #[command(display_order = 0)]
+    #[cfg(feature = "service")]
     Run(run::Args),
     /// Check a configuration file and report every problem at once.
     Validate(validate::Args),
     /// Deploy a rule pack as EventBridge rules in every region where its events land.
+    #[cfg(feature = "service")]
     Deploy(deploy::Args),
     /// Delete every EventBridge rule and permission trailbell deployed; nothing else.
+    #[cfg(feature = "service")]
     Destroy(deploy::DestroyArgs),
     /// Check a live account for what keeps alerts from arriving; explain each finding's fix.
+    #[cfg(feature = "service")]
     Doctor(doctor::Args),
     /// Test which log event messages one CloudWatch Logs filter pattern matches, like
     /// `aws logs test-metric-filter`.
@@ -87,11 +96,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Match(args) => match_events::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Scan(args) => scan::run(&args),
+        #[cfg(feature = "service")]
         Command::Outbox(args) => outbox::run(&args),
+        #[cfg(feature = "service")]
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
+        #[cfg(feature = "service")]
         Command::Deploy(args) => deploy::run(&args),
+        #[cfg(feature = "service")]
         Command::Destroy(args) => deploy::destroy(&args),
+        #[cfg(feature = "service")]
         Command::Doctor(args) => doctor::run(&args),
         Command::TestMetricFilter(args) => test_metric_filter::run(&args),
         Command::Completions(args) => completions::completions(&args),

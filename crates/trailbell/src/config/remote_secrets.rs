@@ -4,6 +4,7 @@
 //! text first ([`references`]), fetched once ([`fetch`], at a Lambda cold start), and handed to
 //! the parse through [`resolver`].
 
+#[cfg(feature = "service")]
 use std::collections::BTreeMap;
 
 /// The prefix of a Parameter Store reference.
@@ -23,6 +24,7 @@ pub fn is_remote_reference(reference: &str) -> bool {
 
 /// Why a secret could not be fetched (never the secret itself).
 #[derive(Debug, thiserror::Error)]
+#[cfg(feature = "service")]
 pub enum RemoteSecretError {
     /// The configuration is not TOML (the parse that follows names the problem; this is only
     /// the pre-scan's).
@@ -40,6 +42,7 @@ pub enum RemoteSecretError {
 
 /// Every string value in the configuration's text that is an `ssm:` or `secretsmanager:`
 /// reference, once each, in order.
+#[cfg(feature = "service")]
 pub fn references(text: &str) -> Result<Vec<String>, RemoteSecretError> {
     let value: toml::Value =
         toml::from_str(text).map_err(|err| RemoteSecretError::Toml(err.to_string()))?;
@@ -48,6 +51,7 @@ pub fn references(text: &str) -> Result<Vec<String>, RemoteSecretError> {
     Ok(found)
 }
 
+#[cfg(feature = "service")]
 fn collect(value: &toml::Value, found: &mut Vec<String>) {
     match value {
         toml::Value::String(text) if is_remote_reference(text) && !found.contains(text) => {
@@ -61,6 +65,7 @@ fn collect(value: &toml::Value, found: &mut Vec<String>) {
 
 /// `[service] aws_endpoint_url` when the text sets it as plain text: the endpoint the secrets are
 /// fetched from too (tests: moto), since the configuration is parsed only after they are.
+#[cfg(feature = "service")]
 pub fn endpoint_in(text: &str) -> Option<String> {
     let value: toml::Value = toml::from_str(text).ok()?;
     value
@@ -72,6 +77,7 @@ pub fn endpoint_in(text: &str) -> Option<String> {
 
 /// Fetches every reference (Parameter Store with decryption; Secrets Manager's `SecretString`),
 /// from `endpoint_url` when given, else AWS as the SDK's usual configuration says.
+#[cfg(feature = "service")]
 pub async fn fetch(
     references: &[String],
     endpoint_url: Option<&str>,
@@ -126,6 +132,7 @@ pub async fn fetch(
 
 /// A resolver for [`super::parse`]: fetched references by their whole text, anything else from
 /// the environment.
+#[cfg(feature = "service")]
 pub fn resolver(fetched: BTreeMap<String, String>) -> impl Fn(&str) -> Option<String> {
     move |name: &str| {
         if is_remote_reference(name) {
@@ -137,6 +144,7 @@ pub fn resolver(fetched: BTreeMap<String, String>) -> impl Fn(&str) -> Option<St
 }
 
 #[cfg(test)]
+#[cfg(feature = "service")]
 mod tests {
     use super::*;
 

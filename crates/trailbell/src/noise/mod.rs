@@ -14,11 +14,13 @@
 //! alerts it lets through ([`state`]), so a restart neither repeats nor forgets.
 
 pub mod key;
+#[cfg(feature = "service")]
 pub mod state;
 
 use std::time::Duration;
 
 pub use key::{KeyError, KeyTemplate};
+#[cfg(feature = "service")]
 pub use state::{DedupSummary, Verdict};
 
 /// A rule's noise control; the default is none: every match is an alert.

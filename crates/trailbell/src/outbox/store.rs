@@ -398,6 +398,7 @@ pub(crate) struct DeliveryColumns {
 /// The rows of event `event_id` still to deliver (pending, or in flight when an earlier
 /// invocation ended mid-attempt), by id, with their destinations: the Lambda's delivery, which
 /// sends an event's alerts before its invocation answers.
+#[cfg(feature = "lambda")]
 pub(crate) fn undelivered_of_event(
     connection: &Connection,
     event_id: &str,
@@ -410,6 +411,7 @@ pub(crate) fn undelivered_of_event(
 }
 
 /// Due pending rows of other events than `event_id`, at most `limit`, by id.
+#[cfg(feature = "lambda")]
 pub(crate) fn due_except_event(
     connection: &Connection,
     event_id: &str,
@@ -424,6 +426,7 @@ pub(crate) fn due_except_event(
 
 /// Rows under `condition`, sorted by id, a thread reply's parent `ts` filled in when the parent
 /// is delivered.
+#[cfg(feature = "lambda")]
 fn select_due(
     connection: &Connection,
     condition: &str,

@@ -13,58 +13,45 @@
 //! Every change to buses, rules or targets bumps a counter that [`Registry::subscribe`] watches,
 //! so the service knows when to recompile matchers ([`Registry::rules_for_bus`]).
 
+#[cfg(feature = "service")]
 mod archives;
+#[cfg(feature = "service")]
 mod buses;
+mod limits;
+#[cfg(feature = "service")]
 mod model;
+#[cfg(feature = "service")]
 mod rules;
+#[cfg(feature = "service")]
 mod targets;
 
+#[cfg(feature = "service")]
 use std::path::Path;
+#[cfg(feature = "service")]
 use std::sync::{Arc, Mutex, MutexGuard};
 
+#[cfg(feature = "service")]
 use rusqlite::Connection;
+#[cfg(feature = "service")]
 use tokio::sync::watch;
 
+pub use limits::{DEFAULT_ACCOUNT, DEFAULT_BUS, DEFAULT_REGION, MAX_TARGETS_PER_RULE, RuleLimits};
+#[cfg(feature = "service")]
 pub use archives::ArchiveFilter;
+#[cfg(feature = "service")]
 pub use model::{
     ArchiveInfo, BusInfo, HttpParameters, InputTransformer, ReplayInfo, ReplayState, RuleState,
     StoredRule, StoredTarget, retry_policy_serde,
 };
+#[cfg(feature = "service")]
 pub use rules::RuleUpdate;
+#[cfg(feature = "service")]
 pub use targets::FailedTarget;
-
-/// The account id used in ARNs unless configured.
-pub const DEFAULT_ACCOUNT: &str = "000000000000";
-/// The region used in ARNs unless configured.
-pub const DEFAULT_REGION: &str = "us-east-1";
-/// The bus that always exists.
-pub const DEFAULT_BUS: &str = "default";
-/// EventBridge's limit of targets per rule.
-pub const MAX_TARGETS_PER_RULE: usize = 5;
-
-/// What the rules of one bus may cost, API and configured rules together; PutRule beyond them is
-/// a `LimitExceededException` and a configuration beyond them is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RuleLimits {
-    /// Rules on one bus (EventBridge's default quota: 300).
-    pub max_rules_per_bus: usize,
-    /// `$or` combinations of all the bus's patterns together (each rule alone may have 1,000,
-    /// as in EventBridge): what the bus's compiled matcher costs.
-    pub max_combinations_per_bus: u64,
-}
-
-impl Default for RuleLimits {
-    fn default() -> Self {
-        RuleLimits {
-            max_rules_per_bus: 300,
-            max_combinations_per_bus: 20_000,
-        }
-    }
-}
 
 /// Why a registry call failed. The messages of the first variants are EventBridge's, meant for
 /// API callers; each variant maps to one EventBridge error type.
 #[derive(Debug, thiserror::Error)]
+#[cfg(feature = "service")]
 pub enum RegistryError {
     /// `ResourceNotFoundException`.
     #[error("{0}")]
@@ -97,10 +84,12 @@ pub enum RegistryError {
 
 /// Buses, rules, targets, archives and replays in the store. See the module documentation.
 #[derive(Clone)]
+#[cfg(feature = "service")]
 pub struct Registry {
     inner: Arc<Inner>,
 }
 
+#[cfg(feature = "service")]
 struct Inner {
     connection: Mutex<Connection>,
     account: String,
@@ -113,6 +102,7 @@ struct Inner {
     rule_limits: Mutex<RuleLimits>,
 }
 
+#[cfg(feature = "service")]
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
@@ -122,6 +112,7 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+#[cfg(feature = "service")]
 impl Registry {
     /// Opens the store at `path` (creating it and the `default` bus if needed); ARNs name
     /// `account` and `region`.
@@ -274,11 +265,13 @@ impl Registry {
 }
 
 /// Now, Unix milliseconds.
+#[cfg(feature = "service")]
 pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
 #[cfg(test)]
+#[cfg(feature = "service")]
 mod tests {
     use super::*;
 

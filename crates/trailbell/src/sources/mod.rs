@@ -5,8 +5,10 @@
 //! directory ([`local`]), or an S3 archive, `s3://bucket/prefix` ([`s3`]). Another source plugs in by adding a branch for its URL scheme to
 //! [`expand_input`] and an [`ArchiveObject`] of its own.
 
+#[cfg(feature = "service")]
 pub mod live;
 pub mod local;
+#[cfg(feature = "service")]
 pub mod s3;
 mod window;
 
@@ -102,7 +104,14 @@ pub fn expand_input(input: &str, options: &ExpandOptions) -> Result<Input, Sourc
         return Ok(Input::Stdin);
     }
     if input.starts_with("s3://") {
+        #[cfg(feature = "service")]
         return s3::expand(input, options);
+        #[cfg(not(feature = "service"))]
+        return Err(SourceError::new(
+            input,
+            "this trailbell was built without AWS support (--no-default-features); \
+             install the default build to scan S3",
+        ));
     }
     // Sources with a URL scheme add their branch here.
     if let Some((scheme, _)) = input.split_once("://") {

@@ -3,16 +3,26 @@
 //! their definitions are the ordered steps of [`migrations`], which the first [`open`] of an older
 //! store applies (docs/decisions/0046-store-migrations.md).
 
+#[cfg(feature = "service")]
 mod checkpoint;
+mod durability;
+#[cfg(feature = "service")]
 pub mod guard;
+#[cfg(feature = "service")]
 mod migrations;
 
+pub use durability::Durability;
+#[cfg(feature = "service")]
 pub use checkpoint::{CheckpointProgress, Checkpointer, checkpoint};
+#[cfg(feature = "service")]
 pub use migrations::{MigrationError, VERSION};
 
+#[cfg(feature = "service")]
 use std::path::Path;
+#[cfg(feature = "service")]
 use std::time::Duration;
 
+#[cfg(feature = "service")]
 use rusqlite::Connection;
 
 /// The file name of the store inside a data directory.
@@ -20,6 +30,7 @@ pub const FILE_NAME: &str = "trailbell.db";
 
 /// A problem opening the store.
 #[derive(Debug, thiserror::Error)]
+#[cfg(feature = "service")]
 pub enum StoreError {
     /// SQLite refused.
     #[error("cannot open the store {path}: {source}")]
@@ -72,22 +83,10 @@ pub enum StoreError {
     Thread(#[source] std::io::Error),
 }
 
-/// What a committed transaction survives: the choice between latency and power-loss safety.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// A crash or `kill -9` of trailbell (`synchronous = NORMAL` in WAL mode: the commit is in
-    /// the operating system's hands, not yet on disk). A power loss or kernel crash may lose the
-    /// last commits. The default: no fsync in an event's path.
-    #[default]
-    Process,
-    /// A power loss too (`synchronous = FULL`): one fsync per commit, which is milliseconds on
-    /// many disks.
-    Machine,
-}
-
 /// Opens the store for the acceptor, with `durability` for its commits. Its commits never run a
 /// checkpoint (`wal_autocheckpoint = 0`): whoever uses this runs a [`Checkpointer`], so that the
 /// checkpoint's fsyncs stay off the path of an event (they were the hand-off latency's p99).
+#[cfg(feature = "service")]
 pub fn open_with(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let connection = open(path)?;
     let synchronous = match durability {
@@ -111,12 +110,14 @@ pub fn open_with(path: &Path, durability: Durability) -> Result<Connection, Stor
 /// the machine means one more delivery, which at-least-once delivery and the idempotency key
 /// allow. Accepting alerts follows the configured durability ([`open_with`]); like it, this leaves
 /// checkpoints to a [`Checkpointer`].
+#[cfg(feature = "service")]
 pub fn open_for_bookkeeping(path: &Path) -> Result<Connection, StoreError> {
     open_with(path, Durability::Process)
 }
 
 /// Waits a little for a lock held by another connection: `true` to try again. Naps grow from
 /// 50 µs to 1 ms; about ten seconds in all before the statement fails with `SQLITE_BUSY`.
+#[cfg(feature = "service")]
 fn busy_wait(tries: i32) -> bool {
     let tries = u64::try_from(tries).unwrap_or(0);
     if tries >= 10_050 {
@@ -128,6 +129,7 @@ fn busy_wait(tries: i32) -> bool {
 
 /// Why the store at `path` cannot be written, if the file or its directory (where SQLite keeps
 /// the `-wal` and `-shm` files) refuses a write; `None` when both take one.
+#[cfg(feature = "service")]
 fn not_writable(path: &Path) -> Option<StoreError> {
     let refused = |at: &Path, source| {
         Some(StoreError::NotWritable {
@@ -164,6 +166,7 @@ fn not_writable(path: &Path) -> Option<StoreError> {
 /// foreign keys on, a busy handler (about 10 s) so that concurrent writers wait rather than fail.
 /// A new or older store is brought up to date (the tables are created or changed once, by the
 /// first open: the service's start); a store newer than this build is refused.
+#[cfg(feature = "service")]
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let wrap = |source| StoreError::Open {
         path: path.display().to_string(),
@@ -200,6 +203,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
 
 /// A store in memory with every table, for unit tests of the modules that own them.
 #[cfg(test)]
+#[cfg(feature = "service")]
 pub(crate) fn open_in_memory() -> Connection {
     let mut connection = Connection::open_in_memory().expect("an in-memory store");
     migrations::apply(&mut connection, migrations::MIGRATIONS).expect("the tables");

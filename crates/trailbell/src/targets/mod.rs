@@ -10,14 +10,22 @@
 //! - [`webhook`]: an HTTP POST of JSON, as EventBridge API destinations do.
 //! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal).
 
+#[cfg(feature = "service")]
 pub mod aws;
+#[cfg(feature = "service")]
 pub mod client;
+#[cfg(feature = "service")]
 pub mod file;
+#[cfg(feature = "service")]
 pub mod http;
 pub mod slack;
+#[cfg(feature = "service")]
 pub mod sns;
+#[cfg(feature = "service")]
 pub mod sqs;
+#[cfg(feature = "service")]
 pub mod stdout;
+#[cfg(feature = "service")]
 pub mod webhook;
 
 use std::path::PathBuf;

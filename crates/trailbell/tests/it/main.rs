@@ -15,6 +15,7 @@ mod edge;
 mod facts;
 mod filter_pattern;
 mod first_hour;
+#[cfg(feature = "lambda")]
 mod lambda;
 mod layering;
 mod lookup;

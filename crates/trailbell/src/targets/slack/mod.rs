@@ -2,4 +2,5 @@
 
 pub mod escape;
 pub mod message;
+#[cfg(feature = "service")]
 pub mod send;
