@@ -23,6 +23,8 @@ use crate::targets::{
     SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
     WebhookDestination,
 };
+use crate::targets::eventbridge::EventBridgeDestination;
+use crate::targets::securityhub::SecurityHubDestination;
 
 const TOP_KEYS: &[&str] = &[
     "service",
@@ -462,7 +464,11 @@ impl Reader<'_> {
             // sqs
             queue_url: Option<String>,
             message_group_id: Option<String>,
-            // sns, sqs
+            // eventbridge
+            event_bus_arn: Option<String>,
+            // securityhub
+            region: Option<String>,
+            // sns, sqs, eventbridge, securityhub
             endpoint_url: Option<String>,
             // webhook
             endpoint: Option<String>,
@@ -558,6 +564,16 @@ impl Reader<'_> {
                     endpoint_url: raw.endpoint_url.clone(),
                 })
             }),
+            "securityhub" => Some(DestinationKind::SecurityHub(SecurityHubDestination {
+                region: raw.region.clone(),
+                endpoint_url: raw.endpoint_url.clone(),
+            })),
+            "eventbridge" => required(self, "event_bus_arn", &raw.event_bus_arn).map(|arn| {
+                DestinationKind::EventBridge(EventBridgeDestination {
+                    event_bus_arn: arn,
+                    endpoint_url: raw.endpoint_url.clone(),
+                })
+            }),
             "webhook" => {
                 let endpoint = required(self, "endpoint", &raw.endpoint)
                     .and_then(|endpoint| secret(self, "endpoint", &endpoint));
@@ -620,7 +636,7 @@ impl Reader<'_> {
             other => {
                 self.problem(
                     &format!("{path}.type"),
-                    format!("{other:?}: expected one of slack, sns, sqs, webhook, stdout, file"),
+                    format!("{other:?}: expected one of slack, sns, sqs, webhook, stdout, file, securityhub, eventbridge"),
                 );
                 None
             }

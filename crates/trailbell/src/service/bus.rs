@@ -75,6 +75,8 @@ pub enum PayloadKind {
     Chatbot,
     /// One readable line for a terminal.
     TerminalText,
+    /// An ASFF finding for Security Hub.
+    Finding,
     /// The event envelope, JSON.
     Event,
 }
@@ -286,6 +288,7 @@ fn target_runtime(
             PayloadKind::SlackCard { threads: false }
         }
         DestinationKind::Sns(sns) if sns.chatbot_format => PayloadKind::Chatbot,
+        DestinationKind::SecurityHub(_) => PayloadKind::Finding,
         DestinationKind::Stdout(stdout) if stdout.format == LineFormat::Text => {
             PayloadKind::TerminalText
         }

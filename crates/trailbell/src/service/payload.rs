@@ -10,6 +10,7 @@ use crate::alert::AlertContext;
 use crate::sanitize::for_terminal;
 use crate::targets::slack::escape::escape;
 use crate::targets::slack::message::{card, repeat_reply};
+use crate::targets::securityhub::finding::finding;
 use crate::targets::sns::chatbot::notification;
 use crate::transform::{RenderContext, Rendered, TargetInput, TransformError};
 
@@ -25,6 +26,7 @@ pub fn alert_payload(
             PayloadKind::SlackCard { .. } => card(event, context).to_string(),
             PayloadKind::Chatbot => notification(event, context).to_string(),
             PayloadKind::TerminalText => terminal_line(event, context),
+            PayloadKind::Finding => json!(finding(event, context)).to_string(),
             PayloadKind::Event => envelope.to_owned(),
         });
     }
@@ -51,7 +53,7 @@ pub fn alert_payload(
             }
         }
         PayloadKind::TerminalText => for_terminal(target.input.render(event, &render)?.as_str()),
-        PayloadKind::Chatbot | PayloadKind::Event => {
+        PayloadKind::Chatbot | PayloadKind::Finding | PayloadKind::Event => {
             target.input.render(event, &render)?.as_str().to_owned()
         }
     })

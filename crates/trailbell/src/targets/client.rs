@@ -5,7 +5,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{Destination, DestinationKind, file, slack, sns, sqs, stdout, webhook};
+use super::{
+    Destination, DestinationKind, eventbridge, file, securityhub, slack, sns, sqs, stdout, webhook,
+};
 use crate::outbox::MessageAttributes;
 use crate::secret::Redactor;
 
@@ -150,6 +152,10 @@ pub enum TargetClient {
     Stdout(stdout::StdoutClient),
     /// See [`file::FileClient`].
     File(file::FileClient),
+    /// See [`securityhub::SecurityHubClient`].
+    SecurityHub(securityhub::SecurityHubClient),
+    /// See [`eventbridge::EventBridgeClient`].
+    EventBridge(eventbridge::EventBridgeClient),
 }
 
 impl TargetClient {
@@ -183,6 +189,14 @@ impl TargetClient {
             DestinationKind::File(config) => {
                 TargetClient::File(file::FileClient::new(config.path.clone()))
             }
+            DestinationKind::SecurityHub(config) => TargetClient::SecurityHub(
+                securityhub::SecurityHubClient::new(config, destination.timeout).await,
+            ),
+            DestinationKind::EventBridge(config) => TargetClient::EventBridge(
+                eventbridge::EventBridgeClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
         })
     }
 
@@ -202,6 +216,8 @@ impl TargetClient {
             TargetClient::Sqs(client) => client.deliver(message).await,
             TargetClient::Stdout(client) => client.deliver(message).await,
             TargetClient::File(client) => client.deliver(message).await,
+            TargetClient::SecurityHub(client) => client.deliver(message).await,
+            TargetClient::EventBridge(client) => client.deliver(message).await,
         }
     }
 }

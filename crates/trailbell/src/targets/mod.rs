@@ -9,11 +9,15 @@
 //! - [`sqs`]: `SendMessage`, FIFO queues too.
 //! - [`webhook`]: an HTTP POST of JSON, as EventBridge API destinations do.
 //! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal).
+//! - [`securityhub`]: ASFF findings through `BatchImportFindings`, updated on repeats.
+//! - [`eventbridge`]: `PutEvents` of the alert to an event bus.
 
 pub mod aws;
 pub mod client;
+pub mod eventbridge;
 pub mod file;
 pub mod http;
+pub mod securityhub;
 pub mod slack;
 pub mod sns;
 pub mod sqs;
@@ -55,7 +59,9 @@ impl Destination {
             return configured.clamp(1, MAX_IN_FLIGHT);
         }
         match &self.kind {
-            DestinationKind::Webhook(_) => 8,
+            DestinationKind::Webhook(_)
+            | DestinationKind::SecurityHub(_)
+            | DestinationKind::EventBridge(_) => 8,
             DestinationKind::Sns(sns) if !sns.topic_arn.ends_with(".fifo") => 8,
             DestinationKind::Sqs(sqs) if !sqs.queue_url.ends_with(".fifo") => 8,
             DestinationKind::Sns(_)
@@ -82,6 +88,10 @@ pub enum DestinationKind {
     Stdout(StdoutDestination),
     /// A file, appended to.
     File(FileDestination),
+    /// AWS Security Hub: findings in ASFF.
+    SecurityHub(securityhub::SecurityHubDestination),
+    /// An EventBridge event bus.
+    EventBridge(eventbridge::EventBridgeDestination),
 }
 
 /// How trailbell reaches Slack.

@@ -1,0 +1,117 @@
+//! EventBridge: `PutEvents` of the alert to a bus, so rules on that bus can drive AWS-native
+//! automation (Step Functions, Lambda, SSM). The entry's `Source` is [`SOURCE`], its `DetailType`
+//! [`DETAIL_TYPE`], its `Detail` the alert's payload (a JSON object; anything else is wrapped as
+//! `{"text": ...}`, since EventBridge only takes objects).
+
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+use super::aws;
+use super::client::{Delivered, DeliveryError, Outgoing};
+
+/// The `Source` of every entry trailbell puts.
+pub const SOURCE: &str = "trailbell";
+
+/// The `DetailType` of every entry trailbell puts.
+pub const DETAIL_TYPE: &str = "trailbell alert";
+
+/// An event bus, by ARN (`type = "eventbridge"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventBridgeDestination {
+    /// `arn:aws:events:<region>:<account>:event-bus/<name>`.
+    pub event_bus_arn: String,
+    /// An EventBridge-compatible endpoint (tests: moto); `None` for AWS's.
+    pub endpoint_url: Option<String>,
+}
+
+/// An event bus, ready to put to.
+#[derive(Debug)]
+pub struct EventBridgeClient {
+    client: aws_sdk_eventbridge::Client,
+    event_bus_arn: String,
+}
+
+impl EventBridgeClient {
+    /// Loads the AWS configuration (region from the bus ARN).
+    pub async fn new(
+        config: &EventBridgeDestination,
+        timeout: Duration,
+    ) -> Result<EventBridgeClient, String> {
+        let region = aws::region_from_arn(&config.event_bus_arn)
+            .filter(|_| config.event_bus_arn.starts_with("arn:aws:events:"))
+            .ok_or_else(|| format!("{:?} is not an event bus ARN", config.event_bus_arn))?;
+        let sdk = aws::sdk_config(Some(region), config.endpoint_url.as_deref(), timeout).await;
+        Ok(EventBridgeClient {
+            client: aws_sdk_eventbridge::Client::new(&sdk),
+            event_bus_arn: config.event_bus_arn.clone(),
+        })
+    }
+
+    /// Puts the alert once. A failed entry (`FailedEntryCount` > 0) is a failure with the entry's
+    /// error code; throttling and internal failures retry.
+    pub async fn deliver(&self, message: &Outgoing) -> Result<Delivered, DeliveryError> {
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&self.event_bus_arn)
+            .source(SOURCE)
+            .detail_type(DETAIL_TYPE)
+            .detail(detail(&message.payload))
+            .build();
+        let output = self
+            .client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|err| aws::classify(&err))?;
+        let Some(answer) = output.entries().first() else {
+            return Err(DeliveryError::retryable(
+                "NO_ENTRY",
+                "PutEvents answered without an entry",
+            ));
+        };
+        if output.failed_entry_count() > 0 || answer.error_code().is_some() {
+            let code = answer.error_code().unwrap_or("Unknown").to_owned();
+            let message = format!(
+                "{code}: {}",
+                answer.error_message().unwrap_or("the entry was refused")
+            );
+            return Err(if is_transient(&code) {
+                DeliveryError::retryable(code, message)
+            } else {
+                DeliveryError::permanent(code, message)
+            });
+        }
+        Ok(Delivered {
+            remote_id: answer.event_id().map(str::to_owned),
+            ..Delivered::default()
+        })
+    }
+}
+
+/// Whether an entry's error code is worth retrying (PutEvents' per-entry codes).
+fn is_transient(code: &str) -> bool {
+    code.contains("Throttl") || matches!(code, "InternalFailure" | "InternalException")
+}
+
+/// The payload as an entry's `Detail`: a JSON object as it is, anything else as `{"text": ...}`.
+pub fn detail(payload: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(object)) => serde_json::Value::Object(object).to_string(),
+        _ => serde_json::json!({ "text": payload }).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_objects() {
+        assert_eq!(detail(r#"{"a": 1}"#), r#"{"a":1}"#);
+        assert_eq!(detail("plain"), r#"{"text":"plain"}"#);
+        assert_eq!(detail("[1]"), r#"{"text":"[1]"}"#);
+        assert!(is_transient("ThrottlingException"));
+        assert!(!is_transient("InvalidArgument"));
+    }
+}
