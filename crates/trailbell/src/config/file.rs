@@ -18,13 +18,13 @@ use super::{
 };
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
+use crate::targets::eventbridge::EventBridgeDestination;
+use crate::targets::securityhub::SecurityHubDestination;
 use crate::targets::{
     Destination, DestinationKind, FileDestination, LineFormat, MAX_IN_FLIGHT, RetryPolicy,
     SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
     WebhookDestination,
 };
-use crate::targets::eventbridge::EventBridgeDestination;
-use crate::targets::securityhub::SecurityHubDestination;
 
 const TOP_KEYS: &[&str] = &[
     "service",

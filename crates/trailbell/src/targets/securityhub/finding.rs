@@ -96,7 +96,10 @@ pub fn finding(event: &Value, context: &AlertContext) -> Finding {
     Finding {
         id: format!("trailbell/{}/{event_id}", context.rule_name),
         generator_id: context.rule_name.clone(),
-        region: facts.region.clone().unwrap_or_else(|| "us-east-1".to_owned()),
+        region: facts
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_owned()),
         types: vec![format!("Unusual Behaviors/User/{}", context.rule_name)],
         created_at: event_time.clone(),
         updated_at: context.ingestion_time.clone(),

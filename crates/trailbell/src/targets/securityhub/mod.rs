@@ -31,8 +31,12 @@ pub struct SecurityHubClient {
 impl SecurityHubClient {
     /// Loads the AWS configuration.
     pub async fn new(config: &SecurityHubDestination, timeout: Duration) -> SecurityHubClient {
-        let sdk = aws::sdk_config(config.region.clone(), config.endpoint_url.as_deref(), timeout)
-            .await;
+        let sdk = aws::sdk_config(
+            config.region.clone(),
+            config.endpoint_url.as_deref(),
+            timeout,
+        )
+        .await;
         let region = sdk
             .region()
             .map(|region| region.as_ref().to_owned())
