@@ -5,13 +5,13 @@
 use serde_json::{Value, json};
 
 use super::bus::{PayloadKind, TargetRuntime};
-use super::render::terminal_line;
 use crate::alert::AlertContext;
 use crate::sanitize::for_terminal;
 use crate::targets::securityhub::finding::finding;
 use crate::targets::slack::escape::escape;
 use crate::targets::slack::message::{card, repeat_reply};
 use crate::targets::sns::chatbot::notification;
+use crate::targets::stdout::render::terminal_line;
 use crate::transform::{RenderContext, Rendered, TargetInput, TransformError};
 
 /// The payload of one alert for one target.

@@ -71,6 +71,68 @@ impl Destination {
             | DestinationKind::File(_) => 1,
         }
     }
+
+    /// How the matched event becomes this destination's payload when its target has no input of
+    /// its own.
+    pub fn payload_kind(&self) -> PayloadKind {
+        match &self.kind {
+            DestinationKind::Slack(SlackDestination::Api { .. }) => {
+                PayloadKind::SlackCard { threads: true }
+            }
+            DestinationKind::Slack(SlackDestination::Webhook { .. }) => {
+                PayloadKind::SlackCard { threads: false }
+            }
+            DestinationKind::Sns(sns) if sns.chatbot_format => PayloadKind::Chatbot,
+            DestinationKind::Stdout(stdout) if stdout.format == LineFormat::Text => {
+                PayloadKind::TerminalText
+            }
+            DestinationKind::SecurityHub(_) => PayloadKind::Finding,
+            DestinationKind::Sns(_)
+            | DestinationKind::Sqs(_)
+            | DestinationKind::Webhook(_)
+            | DestinationKind::Stdout(_)
+            | DestinationKind::File(_)
+            | DestinationKind::EventBridge(_) => PayloadKind::Event,
+        }
+    }
+
+    /// The service's `aws_endpoint_url` for an AWS destination without an endpoint of its own
+    /// (tests and emulators point every AWS client at one place).
+    #[must_use]
+    pub fn with_default_endpoint(mut self, endpoint: Option<&str>) -> Destination {
+        let own = match &mut self.kind {
+            DestinationKind::Sns(sns) => &mut sns.endpoint_url,
+            DestinationKind::Sqs(sqs) => &mut sqs.endpoint_url,
+            DestinationKind::SecurityHub(hub) => &mut hub.endpoint_url,
+            DestinationKind::EventBridge(bus) => &mut bus.endpoint_url,
+            DestinationKind::Slack(_)
+            | DestinationKind::Webhook(_)
+            | DestinationKind::Stdout(_)
+            | DestinationKind::File(_) => return self,
+        };
+        if own.is_none() {
+            *own = endpoint.map(str::to_owned);
+        }
+        self
+    }
+}
+
+/// How a target's payload is made when it takes the matched event as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// A Block Kit card; `threads` when the destination can reply in threads.
+    SlackCard {
+        /// Slack through `chat.postMessage`.
+        threads: bool,
+    },
+    /// AWS Chatbot's custom notification.
+    Chatbot,
+    /// One readable line for a terminal.
+    TerminalText,
+    /// An ASFF finding for Security Hub.
+    Finding,
+    /// The event envelope, JSON.
+    Event,
 }
 
 /// See [`Destination::kind`].
