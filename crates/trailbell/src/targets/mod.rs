@@ -1,16 +1,35 @@
 //! Targets: where alerts go. A *destination* is a configured endpoint (a Slack webhook, an SNS
-//! topic, an SQS queue, a webhook, standard output, a file); a rule's *targets* (EventBridge's
-//! `Targets`, with `Id`, `Input`/`InputPath`/`InputTransformer`, `RetryPolicy`) point at
-//! destinations. Alerts reach a destination through the outbox ([`crate::outbox`]), never
-//! directly.
+//! topic, an SQS queue, a webhook, standard output, a file, Security Hub, an event bus); a rule's
+//! *targets* (EventBridge's `Targets`, with `Id`, `Input`/`InputPath`/`InputTransformer`,
+//! `RetryPolicy`) point at destinations. Alerts reach a destination through the outbox
+//! ([`crate::outbox`]), never directly.
 //!
 //! - [`slack`]: Block Kit cards ([`slack::message`]) sent by incoming webhook or `chat.postMessage`.
 //! - [`sns`]: `Publish`, optionally in AWS Chatbot's custom-notification format ([`sns::chatbot`]).
 //! - [`sqs`]: `SendMessage`, FIFO queues too.
 //! - [`webhook`]: an HTTP POST of JSON, as EventBridge API destinations do.
-//! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal).
+//! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal, [`stdout::render`]).
 //! - [`securityhub`]: ASFF findings through `BatchImportFindings`, updated on repeats.
 //! - [`eventbridge`]: `PutEvents` of the alert to an event bus.
+//!
+//! # How to add a target kind
+//!
+//! 1. A folder `targets/<kind>/` with `mod.rs` holding the destination's settings
+//!    (`<Kind>Destination`), its client (`<Kind>Client` with `new` and
+//!    `deliver(&Outgoing) -> Result<Delivered, DeliveryError>`, classifying failures as retryable
+//!    or permanent; AWS kinds use [`aws::sdk_config`] and [`aws::classify`]) and, when it renders
+//!    the alert its own way, that rendering (see `securityhub/finding.rs`).
+//! 2. An arm in [`DestinationKind`] and one in [`TargetClient`]; then the compiler names every
+//!    `match` to extend, all in this file: [`Destination::in_flight`],
+//!    [`Destination::payload_kind`] (a new [`PayloadKind`] if it renders its own way, and its arm
+//!    in `service/payload.rs`), [`Destination::with_default_endpoint`], [`TargetClient::new`],
+//!    [`TargetClient::deliver`].
+//! 3. Its `type = "<kind>"` keys in `config/file.rs` (`destination`: the raw keys and one arm)
+//!    and in docs/CONFIGURATION.md.
+//! 4. A test through `trailbell run` in `tests/it/` (see `tests/it/aws_targets.rs`).
+//!
+//! Files touched: the new folder, this file, `config/file.rs`, the docs and the test (plus
+//! `service/payload.rs` for a new payload kind).
 
 pub mod aws;
 pub mod client;
@@ -28,6 +47,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::secret::Secret;
+use client::{ClientError, Delivered, DeliveryError, Outgoing};
 
 /// A configured endpoint that alerts are delivered to, with its rate limit.
 #[derive(Clone, Debug, PartialEq)]
@@ -249,6 +269,91 @@ pub enum LineFormat {
     Json,
     /// One readable, escaped line each: for a person at a terminal.
     Text,
+}
+
+/// A ready client for one destination.
+#[derive(Debug)]
+pub enum TargetClient {
+    /// See [`webhook::WebhookClient`].
+    Webhook(webhook::WebhookClient),
+    /// See [`slack::send::SlackClient`].
+    Slack(slack::send::SlackClient),
+    /// See [`sns::SnsClient`].
+    Sns(sns::SnsClient),
+    /// See [`sqs::SqsClient`].
+    Sqs(sqs::SqsClient),
+    /// See [`stdout::StdoutClient`].
+    Stdout(stdout::StdoutClient),
+    /// See [`file::FileClient`].
+    File(file::FileClient),
+    /// See [`securityhub::SecurityHubClient`].
+    SecurityHub(securityhub::SecurityHubClient),
+    /// See [`eventbridge::EventBridgeClient`].
+    EventBridge(eventbridge::EventBridgeClient),
+}
+
+impl TargetClient {
+    /// Builds the client for `destination` (AWS clients load their configuration here, hence
+    /// `async`).
+    pub async fn new(destination: &Destination) -> Result<TargetClient, ClientError> {
+        let fail = |message: String| ClientError {
+            destination: destination.name.clone(),
+            message,
+        };
+        Ok(match &destination.kind {
+            DestinationKind::Webhook(config) => TargetClient::Webhook(
+                webhook::WebhookClient::new(config, destination.timeout).map_err(fail)?,
+            ),
+            DestinationKind::Slack(config) => TargetClient::Slack(
+                slack::send::SlackClient::new(config, destination.timeout).map_err(fail)?,
+            ),
+            DestinationKind::Sns(config) => TargetClient::Sns(
+                sns::SnsClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+            DestinationKind::Sqs(config) => TargetClient::Sqs(
+                sqs::SqsClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+            DestinationKind::Stdout(config) => {
+                TargetClient::Stdout(stdout::StdoutClient::new(config.format))
+            }
+            DestinationKind::File(config) => {
+                TargetClient::File(file::FileClient::new(config.path.clone()))
+            }
+            DestinationKind::SecurityHub(config) => TargetClient::SecurityHub(
+                securityhub::SecurityHubClient::new(config, destination.timeout).await,
+            ),
+            DestinationKind::EventBridge(config) => TargetClient::EventBridge(
+                eventbridge::EventBridgeClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+        })
+    }
+
+    /// Sends `message` once. `Ok` only when the target confirmed it.
+    pub async fn deliver(&self, message: &Outgoing) -> Result<Delivered, DeliveryError> {
+        if let Some(reason) = &message.attributes.undeliverable {
+            // Nothing to send: a dead letter without retries (decision 0017).
+            return Err(DeliveryError::permanent(
+                "INVALID_PARAMETER",
+                reason.clone(),
+            ));
+        }
+        match self {
+            TargetClient::Webhook(client) => client.deliver(message).await,
+            TargetClient::Slack(client) => client.deliver(message).await,
+            TargetClient::Sns(client) => client.deliver(message).await,
+            TargetClient::Sqs(client) => client.deliver(message).await,
+            TargetClient::Stdout(client) => client.deliver(message).await,
+            TargetClient::File(client) => client.deliver(message).await,
+            TargetClient::SecurityHub(client) => client.deliver(message).await,
+            TargetClient::EventBridge(client) => client.deliver(message).await,
+        }
+    }
 }
 
 /// EventBridge's `RetryPolicy` for a target: how long and how often delivery is retried before the
