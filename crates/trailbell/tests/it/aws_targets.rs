@@ -209,24 +209,7 @@ async fn eventbridge_puts_the_alert_on_a_custom_bus_whose_rule_feeds_a_queue() {
     .await;
     assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let body = loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .expect("receive");
-        if let Some(message) = received.messages().first() {
-            break message.body().unwrap_or_default().to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no alert reached the queue; stderr:\n{}",
-            service.stderr_text()
-        );
-    };
+    let body = service::first_queue_message(&sqs, &queue_url, &service).await;
     let event: Value = serde_json::from_str(&body).expect("an EventBridge event");
     assert_eq!(event["source"], "trailbell", "{event}");
     assert_eq!(event["detail-type"], "trailbell alert", "{event}");
