@@ -32,6 +32,7 @@
 //! `service/payload.rs` for a new payload kind).
 
 pub mod aws;
+pub mod card;
 pub mod client;
 pub mod eventbridge;
 pub mod file;
