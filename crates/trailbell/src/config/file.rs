@@ -568,12 +568,20 @@ impl Reader<'_> {
                 region: raw.region.clone(),
                 endpoint_url: raw.endpoint_url.clone(),
             })),
-            "eventbridge" => required(self, "event_bus_arn", &raw.event_bus_arn).map(|arn| {
-                DestinationKind::EventBridge(EventBridgeDestination {
-                    event_bus_arn: arn,
-                    endpoint_url: raw.endpoint_url.clone(),
+            "eventbridge" => required(self, "event_bus_arn", &raw.event_bus_arn)
+                .and_then(|arn| match crate::targets::eventbridge::bus_region(&arn) {
+                    Ok(_) => Some(arn),
+                    Err(reason) => {
+                        self.problem(&format!("{path}.event_bus_arn"), reason);
+                        None
+                    }
                 })
-            }),
+                .map(|arn| {
+                    DestinationKind::EventBridge(EventBridgeDestination {
+                        event_bus_arn: arn,
+                        endpoint_url: raw.endpoint_url.clone(),
+                    })
+                }),
             "webhook" => {
                 let endpoint = required(self, "endpoint", &raw.endpoint)
                     .and_then(|endpoint| secret(self, "endpoint", &endpoint));

@@ -218,3 +218,24 @@ async fn eventbridge_puts_the_alert_on_a_custom_bus_whose_rule_feeds_a_queue() {
     assert_eq!(event["detail"]["source"], "aws.signin", "{event}");
     service.terminate();
 }
+
+#[test]
+fn validate_names_the_key_of_a_bus_arn_that_is_not_one_and_accepts_both_kinds() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("trailbell.toml");
+    let path = path.to_str().expect("UTF-8");
+    let bad = "[destinations.out]\ntype = \"eventbridge\"\nevent_bus_arn = \"arn:aws:sns:us-east-1:111122223333:t\"\n";
+    std::fs::write(path, config(bad, "r")).expect("written");
+    let output = common::run(&["validate", path]);
+    assert_ne!(common::code(&output), 0);
+    assert!(
+        common::stderr(&output).contains("destinations.out.event_bus_arn"),
+        "{}",
+        common::stderr(&output)
+    );
+
+    let good = "[destinations.out]\ntype = \"securityhub\"\n\n[destinations.bus]\ntype = \"eventbridge\"\nevent_bus_arn = \"arn:aws:events:us-east-1:111122223333:event-bus/automation\"\n";
+    std::fs::write(path, config(good, "r")).expect("written");
+    let output = common::run(&["validate", path]);
+    assert_eq!(common::code(&output), 0, "{}", common::stderr(&output));
+}

@@ -38,9 +38,7 @@ impl EventBridgeClient {
         config: &EventBridgeDestination,
         timeout: Duration,
     ) -> Result<EventBridgeClient, String> {
-        let region = aws::region_from_arn(&config.event_bus_arn)
-            .filter(|_| config.event_bus_arn.starts_with("arn:aws:events:"))
-            .ok_or_else(|| format!("{:?} is not an event bus ARN", config.event_bus_arn))?;
+        let region = bus_region(&config.event_bus_arn)?;
         let sdk = aws::sdk_config(Some(region), config.endpoint_url.as_deref(), timeout).await;
         Ok(EventBridgeClient {
             client: aws_sdk_eventbridge::Client::new(&sdk),
@@ -89,6 +87,26 @@ impl EventBridgeClient {
     }
 }
 
+/// The region of an event bus ARN (`arn:aws:events:<region>:<account>:event-bus/<name>`), or
+/// why it is not one.
+pub fn bus_region(arn: &str) -> Result<String, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "events", region, account, resource]
+            if !region.is_empty()
+                && !account.is_empty()
+                && resource
+                    .strip_prefix("event-bus/")
+                    .is_some_and(|name| !name.is_empty()) =>
+        {
+            Ok((*region).to_owned())
+        }
+        _ => Err(format!(
+            "{arn:?} is not an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)"
+        )),
+    }
+}
+
 /// Whether an entry's error code is worth retrying (PutEvents' per-entry codes).
 fn is_transient(code: &str) -> bool {
     code.contains("Throttl") || matches!(code, "InternalFailure" | "InternalException")
@@ -113,5 +131,11 @@ mod tests {
         assert_eq!(detail("[1]"), r#"{"text":"[1]"}"#);
         assert!(is_transient("ThrottlingException"));
         assert!(!is_transient("InvalidArgument"));
+        assert_eq!(
+            bus_region("arn:aws:events:eu-west-1:111122223333:event-bus/automation").as_deref(),
+            Ok("eu-west-1")
+        );
+        assert!(bus_region("arn:aws:sns:eu-west-1:111122223333:topic").is_err());
+        assert!(bus_region("arn:aws:events:eu-west-1:111122223333:rule/r").is_err());
     }
 }
