@@ -17,8 +17,8 @@ mod server;
 #[cfg(feature = "service")]
 pub mod sigv4;
 
-pub use limits::HttpLimits;
 #[cfg(feature = "service")]
 pub use error::AwsError;
+pub use limits::HttpLimits;
 #[cfg(feature = "service")]
 pub use server::{ApiAuth, ApiLimits, ApiState, ServeError, serve, serve_with};

@@ -18,6 +18,8 @@ use super::{
 };
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
+use crate::targets::eventbridge::EventBridgeDestination;
+use crate::targets::securityhub::SecurityHubDestination;
 use crate::targets::{
     Destination, DestinationKind, FileDestination, LineFormat, MAX_IN_FLIGHT, RetryPolicy,
     SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
@@ -462,7 +464,11 @@ impl Reader<'_> {
             // sqs
             queue_url: Option<String>,
             message_group_id: Option<String>,
-            // sns, sqs
+            // eventbridge
+            event_bus_arn: Option<String>,
+            // securityhub
+            region: Option<String>,
+            // sns, sqs, eventbridge, securityhub
             endpoint_url: Option<String>,
             // webhook
             endpoint: Option<String>,
@@ -558,6 +564,24 @@ impl Reader<'_> {
                     endpoint_url: raw.endpoint_url.clone(),
                 })
             }),
+            "securityhub" => Some(DestinationKind::SecurityHub(SecurityHubDestination {
+                region: raw.region.clone(),
+                endpoint_url: raw.endpoint_url.clone(),
+            })),
+            "eventbridge" => required(self, "event_bus_arn", &raw.event_bus_arn)
+                .and_then(|arn| match crate::targets::eventbridge::bus_region(&arn) {
+                    Ok(_) => Some(arn),
+                    Err(reason) => {
+                        self.problem(&format!("{path}.event_bus_arn"), reason);
+                        None
+                    }
+                })
+                .map(|arn| {
+                    DestinationKind::EventBridge(EventBridgeDestination {
+                        event_bus_arn: arn,
+                        endpoint_url: raw.endpoint_url.clone(),
+                    })
+                }),
             "webhook" => {
                 let endpoint = required(self, "endpoint", &raw.endpoint)
                     .and_then(|endpoint| secret(self, "endpoint", &endpoint));
@@ -620,7 +644,7 @@ impl Reader<'_> {
             other => {
                 self.problem(
                     &format!("{path}.type"),
-                    format!("{other:?}: expected one of slack, sns, sqs, webhook, stdout, file"),
+                    format!("{other:?}: expected one of slack, sns, sqs, webhook, stdout, file, securityhub, eventbridge"),
                 );
                 None
             }

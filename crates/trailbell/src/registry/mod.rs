@@ -35,9 +35,9 @@ use rusqlite::Connection;
 #[cfg(feature = "service")]
 use tokio::sync::watch;
 
-pub use limits::{DEFAULT_ACCOUNT, DEFAULT_BUS, DEFAULT_REGION, MAX_TARGETS_PER_RULE, RuleLimits};
 #[cfg(feature = "service")]
 pub use archives::ArchiveFilter;
+pub use limits::{DEFAULT_ACCOUNT, DEFAULT_BUS, DEFAULT_REGION, MAX_TARGETS_PER_RULE, RuleLimits};
 #[cfg(feature = "service")]
 pub use model::{
     ArchiveInfo, BusInfo, HttpParameters, InputTransformer, ReplayInfo, ReplayState, RuleState,

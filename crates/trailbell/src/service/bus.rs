@@ -7,10 +7,7 @@ use std::collections::BTreeMap;
 use crate::noise::NoiseSettings;
 use crate::registry::{RuleState, StoredRule, StoredTarget};
 use crate::rules::{CompiledRules, Rule, RulePack, RulesError, Severity};
-use crate::targets::{
-    Destination, DestinationKind, LineFormat, RetryPolicy, SlackDestination, SnsDestination,
-    SqsDestination,
-};
+use crate::targets::{Destination, DestinationKind, RetryPolicy, SnsDestination, SqsDestination};
 use crate::transform::{InputTransformer, TargetInput};
 
 /// What trailbell keeps with a rule besides EventBridge's fields (the registry's `extras`).
@@ -63,21 +60,7 @@ fn rule_extras(stored: &StoredRule) -> Result<RuleExtras, BusError> {
     })
 }
 
-/// How a target's payload is made when it takes the matched event as it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PayloadKind {
-    /// A Block Kit card; `threads` when the destination can reply in threads.
-    SlackCard {
-        /// Slack through `chat.postMessage`.
-        threads: bool,
-    },
-    /// AWS Chatbot's custom notification.
-    Chatbot,
-    /// One readable line for a terminal.
-    TerminalText,
-    /// The event envelope, JSON.
-    Event,
-}
+pub use crate::targets::PayloadKind;
 
 /// A rule's target, ready to render for.
 #[derive(Clone, Debug)]
@@ -278,19 +261,7 @@ fn target_runtime(
         transformer.as_ref(),
     )
     .map_err(|err| err.to_string())?;
-    let kind = match &destination.kind {
-        DestinationKind::Slack(SlackDestination::Api { .. }) => {
-            PayloadKind::SlackCard { threads: true }
-        }
-        DestinationKind::Slack(SlackDestination::Webhook { .. }) => {
-            PayloadKind::SlackCard { threads: false }
-        }
-        DestinationKind::Sns(sns) if sns.chatbot_format => PayloadKind::Chatbot,
-        DestinationKind::Stdout(stdout) if stdout.format == LineFormat::Text => {
-            PayloadKind::TerminalText
-        }
-        _ => PayloadKind::Event,
-    };
+    let kind = destination.payload_kind();
     let dead_letter_queue_url = match &target.dead_letter_arn {
         Some(arn) => Some(
             destinations

@@ -10,7 +10,6 @@ pub mod bus;
 pub mod managed;
 pub mod metrics;
 pub mod payload;
-pub mod render;
 pub mod run;
 
 pub use crate::event::BusEvent;

@@ -5,12 +5,13 @@
 use serde_json::{Value, json};
 
 use super::bus::{PayloadKind, TargetRuntime};
-use super::render::terminal_line;
 use crate::alert::AlertContext;
 use crate::sanitize::for_terminal;
+use crate::targets::securityhub::finding::finding;
 use crate::targets::slack::escape::escape;
 use crate::targets::slack::message::{card, repeat_reply};
 use crate::targets::sns::chatbot::notification;
+use crate::targets::stdout::render::terminal_line;
 use crate::transform::{RenderContext, Rendered, TargetInput, TransformError};
 
 /// The payload of one alert for one target.
@@ -25,6 +26,7 @@ pub fn alert_payload(
             PayloadKind::SlackCard { .. } => card(event, context).to_string(),
             PayloadKind::Chatbot => notification(event, context).to_string(),
             PayloadKind::TerminalText => terminal_line(event, context),
+            PayloadKind::Finding => json!(finding(event, context)).to_string(),
             PayloadKind::Event => envelope.to_owned(),
         });
     }
@@ -51,7 +53,7 @@ pub fn alert_payload(
             }
         }
         PayloadKind::TerminalText => for_terminal(target.input.render(event, &render)?.as_str()),
-        PayloadKind::Chatbot | PayloadKind::Event => {
+        PayloadKind::Chatbot | PayloadKind::Finding | PayloadKind::Event => {
             target.input.render(event, &render)?.as_str().to_owned()
         }
     })

@@ -162,7 +162,8 @@ impl Service {
                 .map(|d| {
                     (
                         d.name.clone(),
-                        with_endpoint(d.clone(), config.service.aws_endpoint_url.as_deref()),
+                        d.clone()
+                            .with_default_endpoint(config.service.aws_endpoint_url.as_deref()),
                     )
                 })
                 .collect(),
@@ -350,21 +351,6 @@ impl Service {
             Err(err) => Err(ServiceError::Task(err.to_string())),
         }
     }
-}
-
-/// An SNS or SQS destination without an endpoint of its own uses the service's
-/// `aws_endpoint_url`.
-fn with_endpoint(mut destination: Destination, endpoint: Option<&str>) -> Destination {
-    match &mut destination.kind {
-        crate::targets::DestinationKind::Sns(sns) if sns.endpoint_url.is_none() => {
-            sns.endpoint_url = endpoint.map(str::to_owned);
-        }
-        crate::targets::DestinationKind::Sqs(sqs) if sqs.endpoint_url.is_none() => {
-            sqs.endpoint_url = endpoint.map(str::to_owned);
-        }
-        _ => {}
-    }
-    destination
 }
 
 /// Compiles every bus's rules into `buses`; returns the destinations their targets use.

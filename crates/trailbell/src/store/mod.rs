@@ -11,9 +11,9 @@ pub mod guard;
 #[cfg(feature = "service")]
 mod migrations;
 
-pub use durability::Durability;
 #[cfg(feature = "service")]
 pub use checkpoint::{CheckpointProgress, Checkpointer, checkpoint};
+pub use durability::Durability;
 #[cfg(feature = "service")]
 pub use migrations::{MigrationError, VERSION};
 

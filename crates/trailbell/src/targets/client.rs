@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{Destination, DestinationKind, file, slack, sns, sqs, stdout, webhook};
+pub use super::TargetClient;
 use crate::outbox::MessageAttributes;
 use crate::secret::Redactor;
 
@@ -133,77 +133,6 @@ pub struct ClientError {
     pub destination: String,
     /// What is wrong; never a secret.
     pub message: String,
-}
-
-/// A ready client for one destination.
-#[derive(Debug)]
-pub enum TargetClient {
-    /// See [`webhook::WebhookClient`].
-    Webhook(webhook::WebhookClient),
-    /// See [`slack::send::SlackClient`].
-    Slack(slack::send::SlackClient),
-    /// See [`sns::SnsClient`].
-    Sns(sns::SnsClient),
-    /// See [`sqs::SqsClient`].
-    Sqs(sqs::SqsClient),
-    /// See [`stdout::StdoutClient`].
-    Stdout(stdout::StdoutClient),
-    /// See [`file::FileClient`].
-    File(file::FileClient),
-}
-
-impl TargetClient {
-    /// Builds the client for `destination` (AWS clients load their configuration here, hence
-    /// `async`).
-    pub async fn new(destination: &Destination) -> Result<TargetClient, ClientError> {
-        let fail = |message: String| ClientError {
-            destination: destination.name.clone(),
-            message,
-        };
-        Ok(match &destination.kind {
-            DestinationKind::Webhook(config) => TargetClient::Webhook(
-                webhook::WebhookClient::new(config, destination.timeout).map_err(fail)?,
-            ),
-            DestinationKind::Slack(config) => TargetClient::Slack(
-                slack::send::SlackClient::new(config, destination.timeout).map_err(fail)?,
-            ),
-            DestinationKind::Sns(config) => TargetClient::Sns(
-                sns::SnsClient::new(config, destination.timeout)
-                    .await
-                    .map_err(fail)?,
-            ),
-            DestinationKind::Sqs(config) => TargetClient::Sqs(
-                sqs::SqsClient::new(config, destination.timeout)
-                    .await
-                    .map_err(fail)?,
-            ),
-            DestinationKind::Stdout(config) => {
-                TargetClient::Stdout(stdout::StdoutClient::new(config.format))
-            }
-            DestinationKind::File(config) => {
-                TargetClient::File(file::FileClient::new(config.path.clone()))
-            }
-        })
-    }
-
-    /// Sends `message` once. `Ok` only when the target confirmed it.
-    pub async fn deliver(&self, message: &Outgoing) -> Result<Delivered, DeliveryError> {
-        if let Some(reason) = &message.attributes.undeliverable {
-            // Nothing to send: a dead letter without retries (decision 0017).
-            return Err(DeliveryError::permanent(
-                "INVALID_PARAMETER",
-                reason.clone(),
-            ));
-        }
-        match self {
-            TargetClient::Webhook(client) => client.deliver(message).await,
-            TargetClient::Slack(client) => client.deliver(message).await,
-            TargetClient::Sns(client) => client.deliver(message).await,
-            TargetClient::Sqs(client) => client.deliver(message).await,
-            TargetClient::Stdout(client) => client.deliver(message).await,
-            TargetClient::File(client) => client.deliver(message).await,
-        }
-    }
 }
 
 impl Delivered {

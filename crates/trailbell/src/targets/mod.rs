@@ -1,23 +1,47 @@
 //! Targets: where alerts go. A *destination* is a configured endpoint (a Slack webhook, an SNS
-//! topic, an SQS queue, a webhook, standard output, a file); a rule's *targets* (EventBridge's
-//! `Targets`, with `Id`, `Input`/`InputPath`/`InputTransformer`, `RetryPolicy`) point at
-//! destinations. Alerts reach a destination through the outbox ([`crate::outbox`]), never
-//! directly.
+//! topic, an SQS queue, a webhook, standard output, a file, Security Hub, an event bus); a rule's
+//! *targets* (EventBridge's `Targets`, with `Id`, `Input`/`InputPath`/`InputTransformer`,
+//! `RetryPolicy`) point at destinations. Alerts reach a destination through the outbox
+//! ([`crate::outbox`]), never directly.
 //!
 //! - [`slack`]: Block Kit cards ([`slack::message`]) sent by incoming webhook or `chat.postMessage`.
 //! - [`sns`]: `Publish`, optionally in AWS Chatbot's custom-notification format ([`sns::chatbot`]).
 //! - [`sqs`]: `SendMessage`, FIFO queues too.
 //! - [`webhook`]: an HTTP POST of JSON, as EventBridge API destinations do.
-//! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal).
+//! - [`stdout`] and [`file`]: JSON lines (readable lines on a terminal, [`stdout::render`]).
+//! - [`securityhub`]: ASFF findings through `BatchImportFindings`, updated on repeats.
+//! - [`eventbridge`]: `PutEvents` of the alert to an event bus.
+//!
+//! # How to add a target kind
+//!
+//! 1. A folder `targets/<kind>/` with `mod.rs` holding the destination's settings
+//!    (`<Kind>Destination`), its client (`<Kind>Client` with `new` and
+//!    `deliver(&Outgoing) -> Result<Delivered, DeliveryError>`, classifying failures as retryable
+//!    or permanent; AWS kinds use [`aws::sdk_config`] and [`aws::classify`]) and, when it renders
+//!    the alert its own way, that rendering (see `securityhub/finding.rs`).
+//! 2. An arm in [`DestinationKind`] and one in [`TargetClient`]; then the compiler names every
+//!    `match` to extend, all in this file: [`Destination::in_flight`],
+//!    [`Destination::payload_kind`] (a new [`PayloadKind`] if it renders its own way, and its arm
+//!    in `service/payload.rs`), [`Destination::with_default_endpoint`], [`TargetClient::new`],
+//!    [`TargetClient::deliver`].
+//! 3. Its `type = "<kind>"` keys in `config/file.rs` (`destination`: the raw keys and one arm)
+//!    and in docs/CONFIGURATION.md.
+//! 4. A test through `trailbell run` in `tests/it/` (see `tests/it/aws_targets.rs`).
+//!
+//! Files touched: the new folder, this file, `config/file.rs`, the docs and the test (plus
+//! `service/payload.rs` for a new payload kind).
 
 #[cfg(feature = "service")]
 pub mod aws;
+pub mod card;
 #[cfg(feature = "service")]
 pub mod client;
+pub mod eventbridge;
 #[cfg(feature = "service")]
 pub mod file;
 #[cfg(feature = "service")]
 pub mod http;
+pub mod securityhub;
 pub mod slack;
 #[cfg(feature = "service")]
 pub mod sns;
@@ -32,6 +56,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::secret::Secret;
+#[cfg(feature = "service")]
+use client::{ClientError, Delivered, DeliveryError, Outgoing};
 
 /// A configured endpoint that alerts are delivered to, with its rate limit.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,7 +89,9 @@ impl Destination {
             return configured.clamp(1, MAX_IN_FLIGHT);
         }
         match &self.kind {
-            DestinationKind::Webhook(_) => 8,
+            DestinationKind::Webhook(_)
+            | DestinationKind::SecurityHub(_)
+            | DestinationKind::EventBridge(_) => 8,
             DestinationKind::Sns(sns) if !sns.topic_arn.ends_with(".fifo") => 8,
             DestinationKind::Sqs(sqs) if !sqs.queue_url.ends_with(".fifo") => 8,
             DestinationKind::Sns(_)
@@ -73,6 +101,68 @@ impl Destination {
             | DestinationKind::File(_) => 1,
         }
     }
+
+    /// How the matched event becomes this destination's payload when its target has no input of
+    /// its own.
+    pub fn payload_kind(&self) -> PayloadKind {
+        match &self.kind {
+            DestinationKind::Slack(SlackDestination::Api { .. }) => {
+                PayloadKind::SlackCard { threads: true }
+            }
+            DestinationKind::Slack(SlackDestination::Webhook { .. }) => {
+                PayloadKind::SlackCard { threads: false }
+            }
+            DestinationKind::Sns(sns) if sns.chatbot_format => PayloadKind::Chatbot,
+            DestinationKind::Stdout(stdout) if stdout.format == LineFormat::Text => {
+                PayloadKind::TerminalText
+            }
+            DestinationKind::SecurityHub(_) => PayloadKind::Finding,
+            DestinationKind::Sns(_)
+            | DestinationKind::Sqs(_)
+            | DestinationKind::Webhook(_)
+            | DestinationKind::Stdout(_)
+            | DestinationKind::File(_)
+            | DestinationKind::EventBridge(_) => PayloadKind::Event,
+        }
+    }
+
+    /// The service's `aws_endpoint_url` for an AWS destination without an endpoint of its own
+    /// (tests and emulators point every AWS client at one place).
+    #[must_use]
+    pub fn with_default_endpoint(mut self, endpoint: Option<&str>) -> Destination {
+        let own = match &mut self.kind {
+            DestinationKind::Sns(sns) => &mut sns.endpoint_url,
+            DestinationKind::Sqs(sqs) => &mut sqs.endpoint_url,
+            DestinationKind::SecurityHub(hub) => &mut hub.endpoint_url,
+            DestinationKind::EventBridge(bus) => &mut bus.endpoint_url,
+            DestinationKind::Slack(_)
+            | DestinationKind::Webhook(_)
+            | DestinationKind::Stdout(_)
+            | DestinationKind::File(_) => return self,
+        };
+        if own.is_none() {
+            *own = endpoint.map(str::to_owned);
+        }
+        self
+    }
+}
+
+/// How a target's payload is made when it takes the matched event as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// A Block Kit card; `threads` when the destination can reply in threads.
+    SlackCard {
+        /// Slack through `chat.postMessage`.
+        threads: bool,
+    },
+    /// AWS Chatbot's custom notification.
+    Chatbot,
+    /// One readable line for a terminal.
+    TerminalText,
+    /// An ASFF finding for Security Hub.
+    Finding,
+    /// The event envelope, JSON.
+    Event,
 }
 
 /// See [`Destination::kind`].
@@ -90,6 +180,10 @@ pub enum DestinationKind {
     Stdout(StdoutDestination),
     /// A file, appended to.
     File(FileDestination),
+    /// AWS Security Hub: findings in ASFF.
+    SecurityHub(securityhub::SecurityHubDestination),
+    /// An EventBridge event bus.
+    EventBridge(eventbridge::EventBridgeDestination),
 }
 
 /// How trailbell reaches Slack.
@@ -185,6 +279,93 @@ pub enum LineFormat {
     Json,
     /// One readable, escaped line each: for a person at a terminal.
     Text,
+}
+
+/// A ready client for one destination.
+#[derive(Debug)]
+#[cfg(feature = "service")]
+pub enum TargetClient {
+    /// See [`webhook::WebhookClient`].
+    Webhook(webhook::WebhookClient),
+    /// See [`slack::send::SlackClient`].
+    Slack(slack::send::SlackClient),
+    /// See [`sns::SnsClient`].
+    Sns(sns::SnsClient),
+    /// See [`sqs::SqsClient`].
+    Sqs(sqs::SqsClient),
+    /// See [`stdout::StdoutClient`].
+    Stdout(stdout::StdoutClient),
+    /// See [`file::FileClient`].
+    File(file::FileClient),
+    /// See [`securityhub::SecurityHubClient`].
+    SecurityHub(securityhub::SecurityHubClient),
+    /// See [`eventbridge::EventBridgeClient`].
+    EventBridge(eventbridge::EventBridgeClient),
+}
+
+#[cfg(feature = "service")]
+impl TargetClient {
+    /// Builds the client for `destination` (AWS clients load their configuration here, hence
+    /// `async`).
+    pub async fn new(destination: &Destination) -> Result<TargetClient, ClientError> {
+        let fail = |message: String| ClientError {
+            destination: destination.name.clone(),
+            message,
+        };
+        Ok(match &destination.kind {
+            DestinationKind::Webhook(config) => TargetClient::Webhook(
+                webhook::WebhookClient::new(config, destination.timeout).map_err(fail)?,
+            ),
+            DestinationKind::Slack(config) => TargetClient::Slack(
+                slack::send::SlackClient::new(config, destination.timeout).map_err(fail)?,
+            ),
+            DestinationKind::Sns(config) => TargetClient::Sns(
+                sns::SnsClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+            DestinationKind::Sqs(config) => TargetClient::Sqs(
+                sqs::SqsClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+            DestinationKind::Stdout(config) => {
+                TargetClient::Stdout(stdout::StdoutClient::new(config.format))
+            }
+            DestinationKind::File(config) => {
+                TargetClient::File(file::FileClient::new(config.path.clone()))
+            }
+            DestinationKind::SecurityHub(config) => TargetClient::SecurityHub(
+                securityhub::SecurityHubClient::new(config, destination.timeout).await,
+            ),
+            DestinationKind::EventBridge(config) => TargetClient::EventBridge(
+                eventbridge::EventBridgeClient::new(config, destination.timeout)
+                    .await
+                    .map_err(fail)?,
+            ),
+        })
+    }
+
+    /// Sends `message` once. `Ok` only when the target confirmed it.
+    pub async fn deliver(&self, message: &Outgoing) -> Result<Delivered, DeliveryError> {
+        if let Some(reason) = &message.attributes.undeliverable {
+            // Nothing to send: a dead letter without retries (decision 0017).
+            return Err(DeliveryError::permanent(
+                "INVALID_PARAMETER",
+                reason.clone(),
+            ));
+        }
+        match self {
+            TargetClient::Webhook(client) => client.deliver(message).await,
+            TargetClient::Slack(client) => client.deliver(message).await,
+            TargetClient::Sns(client) => client.deliver(message).await,
+            TargetClient::Sqs(client) => client.deliver(message).await,
+            TargetClient::Stdout(client) => client.deliver(message).await,
+            TargetClient::File(client) => client.deliver(message).await,
+            TargetClient::SecurityHub(client) => client.deliver(message).await,
+            TargetClient::EventBridge(client) => client.deliver(message).await,
+        }
+    }
 }
 
 /// EventBridge's `RetryPolicy` for a target: how long and how often delivery is retried before the

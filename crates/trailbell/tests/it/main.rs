@@ -7,6 +7,7 @@ mod common;
 
 mod accept;
 mod api;
+mod aws_targets;
 mod cli;
 mod delivery;
 mod deploy;

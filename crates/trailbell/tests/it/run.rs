@@ -668,24 +668,7 @@ Targets = [{{ Id = "chatbot", Arn = "chatbot" }}]
         json!([entry_from_fixture("console-login-root-no-mfa")]),
     )
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let body = loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .expect("receive");
-        if let Some(message) = received.messages.unwrap_or_default().into_iter().next() {
-            break message.body.unwrap_or_default();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "nothing reached the queue; stderr:\n{}",
-            service.stderr_text()
-        );
-    };
+    let body = service::first_queue_message(&sqs, &queue_url, &service).await;
     let notification: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(notification["version"], "1.0", "{notification}");
     assert_eq!(notification["source"], "custom");

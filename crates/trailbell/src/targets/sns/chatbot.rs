@@ -32,10 +32,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::alert::AlertContext;
+use crate::targets::card::{Facts, Kind, emoji, occurrences_text, resource_name, text_at};
 use crate::targets::slack::escape;
-use crate::targets::slack::message::{
-    Facts, Kind, emoji, occurrences_text, resource_name, text_at,
-};
 
 /// The longest `content.title`.
 pub const MAX_TITLE_CHARS: usize = 250;
@@ -96,7 +94,7 @@ pub fn notification(event: &Value, alert: &AlertContext) -> Value {
         lines.push(format!("*Error:* {}", escape::mrkdwn(message, 1000)));
     }
     if let Some(occurrences) = &alert.occurrences {
-        lines.push(occurrences_text(occurrences));
+        lines.push(occurrences_text(occurrences, |key| escape::code(key, 500)));
     }
     if !alert.description.trim().is_empty() {
         lines.push(escape::mrkdwn(&alert.description, 2000));

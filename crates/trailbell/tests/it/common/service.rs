@@ -270,3 +270,30 @@ timeout = "2s"
 "#
     )
 }
+
+/// The body of the first message that reaches the SQS queue at `queue_url` within 30 seconds;
+/// fails with the service's standard error when none does.
+pub async fn first_queue_message(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    service: &ServiceProcess,
+) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        if let Some(message) = received.messages().first() {
+            return message.body().unwrap_or_default().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing reached the queue; stderr:\n{}",
+            service.stderr_text()
+        );
+    }
+}

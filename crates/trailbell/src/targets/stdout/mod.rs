@@ -2,6 +2,8 @@
 //! at a terminal, the payload as the readable line it already is. Written and flushed before the
 //! alert counts as delivered; a closed standard output is a permanent failure.
 
+pub mod render;
+
 use std::io::Write as _;
 
 use super::LineFormat;

@@ -27,7 +27,7 @@ use crate::sanitize::for_terminal_capped;
 ///     "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
 ///     "sourceIPAddress": "198.51.100.7\u001b[31m", "eventID": "e-1"}}"#;
 /// let event: serde_json::Value = serde_json::from_slice(envelope)?;
-/// let line = trailbell::service::render::terminal_line(&event, &context);
+/// let line = trailbell::targets::stdout::render::terminal_line(&event, &context);
 /// assert!(line.starts_with("HIGH root-console-sign-in: Root user signed in"));
 /// assert!(line.contains(r"198.51.100.7\u{1b}[31m"));
 /// assert!(line.contains("| time 2026-11-02T08:15:00Z |"));
