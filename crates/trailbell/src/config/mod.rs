@@ -212,6 +212,17 @@ impl Config {
         parse(&display, &text, &|name| std::env::var(name).ok())
     }
 
+    /// This configuration when [`check`] finds nothing, else every problem it found: what
+    /// `validate` refuses, `run` refuses too, rather than dropping a target with a warning.
+    pub fn checked(self, file: &str) -> Result<Config, ConfigError> {
+        let problems = check(file, &self);
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
     /// The destination named `name`.
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
