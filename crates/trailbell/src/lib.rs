@@ -24,6 +24,7 @@ pub mod config;
 pub mod deploy;
 pub mod event;
 pub mod lambda;
+pub mod model;
 pub mod noise;
 pub mod outbox;
 pub mod registry;

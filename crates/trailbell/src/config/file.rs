@@ -16,6 +16,7 @@ use super::{
     ApiSettings, Config, ConfigError, ConfigRule, ConfigTarget, DEFAULT_PORT, RulePackSettings,
     ServiceSettings, SourceSettings,
 };
+use crate::model;
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
 use crate::targets::{
@@ -702,26 +703,19 @@ impl Reader<'_> {
             }
             let retry_policy = match target.retry_policy {
                 None => RetryPolicy::default(),
-                Some(policy) => {
-                    let attempts = policy.maximum_retry_attempts.unwrap_or(185);
-                    let age = policy.maximum_event_age_in_seconds.unwrap_or(86_400);
-                    if attempts > 185 {
+                Some(policy) => RetryPolicy::new(
+                    policy.maximum_retry_attempts.map(i64::from),
+                    policy.maximum_event_age_in_seconds.map(i64::from),
+                )
+                .unwrap_or_else(|errors| {
+                    for error in errors {
                         self.problem(
-                            &format!("{at}.RetryPolicy.MaximumRetryAttempts"),
-                            "must be between 0 and 185",
+                            &format!("{at}.RetryPolicy.{}", error.field.name()),
+                            error.to_string(),
                         );
                     }
-                    if !(60..=86_400).contains(&age) {
-                        self.problem(
-                            &format!("{at}.RetryPolicy.MaximumEventAgeInSeconds"),
-                            "must be between 60 and 86400",
-                        );
-                    }
-                    RetryPolicy {
-                        maximum_retry_attempts: attempts,
-                        maximum_event_age_seconds: age,
-                    }
-                }
+                    RetryPolicy::default()
+                }),
             };
             if let Some(dead_letter) = &target.dead_letter_config
                 && !dead_letter.arn.starts_with("arn:aws:sqs:")
@@ -731,16 +725,12 @@ impl Reader<'_> {
                     "must be an SQS queue ARN (arn:aws:sqs:region:account:name)",
                 );
             }
-            let given = [
+            if !model::at_most_one_input(
                 target.input.is_some(),
                 target.input_path.is_some(),
                 target.input_transformer.is_some(),
-            ];
-            if given.iter().filter(|given| **given).count() > 1 {
-                self.problem(
-                    &at,
-                    "Only one of Input, InputPath, or InputTransformer must be provided",
-                );
+            ) {
+                self.problem(&at, model::ONLY_ONE_INPUT);
             }
             targets.push(ConfigTarget {
                 id: target.id,
