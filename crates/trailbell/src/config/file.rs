@@ -71,6 +71,16 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    read(file, text, env).map_err(|(err, _)| err)
+}
+
+/// [`parse`], and on failure the rule packs that were read, so `validate` can report their
+/// problems beside the file's.
+pub(super) fn read(
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, (ConfigError, Vec<RulePackSettings>)> {
     let mut reader = Reader {
         file,
         problems: Vec::new(),
@@ -79,8 +89,8 @@ pub fn parse(
     let table = match text.parse::<Table>() {
         Ok(table) => table,
         Err(err) => {
-            reader.problem("", format!("invalid TOML: {}", err.message().trim()));
-            return Err(ConfigError(reader.problems));
+            reader.problem("", crate::rules::toml_error(text, &err));
+            return Err((ConfigError(reader.problems), Vec::new()));
         }
     };
     for key in table.keys() {
@@ -185,7 +195,7 @@ pub fn parse(
             sources,
             left_out: reader.left_out,
         }),
-        _ => Err(ConfigError(reader.problems)),
+        _ => Err((ConfigError(reader.problems), rule_packs)),
     }
 }
 
@@ -201,10 +211,19 @@ fn typed<T: for<'de> Deserialize<'de>>(
     path: &str,
     value: &Value,
 ) -> Option<T> {
-    match value.clone().try_into::<T>() {
+    match serde_path_to_error::deserialize::<_, T>(value.clone()) {
         Ok(item) => Some(item),
         Err(err) => {
-            reader.problem(path, err.message().trim().replace('\n', " "));
+            // The key inside the item, so a type error names the field, not only the item.
+            let inner = err.path().to_string();
+            let at = if inner == "." {
+                path.to_owned()
+            } else if path.is_empty() {
+                inner
+            } else {
+                format!("{path}.{inner}")
+            };
+            reader.problem(&at, err.inner().message().trim().replace('\n', " "));
             None
         }
     }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use check::check;
+pub use check::{check, validate};
 pub use file::parse;
 pub use secret_ref::resolve_secret;
 

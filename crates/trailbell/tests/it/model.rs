@@ -62,3 +62,60 @@ fn run_refuses_at_start_what_validate_refuses_with_the_same_problems() {
         "run opened a store before refusing:\n{stderr}"
     );
 }
+
+/// Writes `text` as `name` in `dir` and runs `trailbell validate` on it.
+fn validate(dir: &std::path::Path, name: &str, text: &str) -> (i32, String) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    let output = common::run(&["validate", path.to_str().expect("UTF-8")]);
+    (common::code(&output), common::stderr(&output).to_owned())
+}
+
+#[test]
+fn validate_names_the_line_and_column_of_a_toml_syntax_error() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (code, stderr) = validate(
+        dir.path(),
+        "syntax.toml",
+        "[api]\nauthentication = \"disabled\"\n\n[service]\nlisten = \n",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("syntax.toml: invalid TOML at line 5, column "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_names_the_key_path_of_a_type_error_and_a_packs_problems_beside_the_files() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pack = dir.path().join("pack");
+    std::fs::create_dir(&pack).expect("mkdir");
+    std::fs::write(pack.join("broken.toml"), "name = \"broken\"\nseverity = \n").expect("write");
+    let config = format!(
+        r#"
+[api]
+authentication = "disabled"
+
+[[rule_packs]]
+path = "{}"
+
+[[rules]]
+Name = "signin"
+EventPattern = '{{"source": ["aws.signin"]}}'
+Targets = [{{ Id = "q", Arn = "arn:aws:sqs:us-east-1:123456789012:q", RetryPolicy = {{ MaximumRetryAttempts = "three" }} }}]
+"#,
+        pack.display()
+    );
+    let (code, stderr) = validate(dir.path(), "typed.toml", &config);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("typed.toml: rules[0].Targets[0].RetryPolicy.MaximumRetryAttempts: invalid type: string \"three\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("broken.toml: invalid TOML at line 2, column "),
+        "the pack's problem is missing:\n{stderr}"
+    );
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+}
