@@ -41,13 +41,8 @@ fn run_refuses_at_start_what_validate_refuses_with_the_same_problems() {
     assert_eq!(problems.len(), 2, "{}", common::stderr(&validate));
 
     let data = dir.path().join("data");
-    let run = common::run(&[
-        "run",
-        "--config",
-        file,
-        "--data-dir",
-        data.to_str().expect("UTF-8"),
-    ]);
+    let data_dir = data.to_str().expect("UTF-8");
+    let run = common::run(&["run", "--config", file, "--data-dir", data_dir]);
     let stderr = common::stderr(&run);
     assert_eq!(common::code(&run), 2, "{stderr}");
     for problem in &problems {
