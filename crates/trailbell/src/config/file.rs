@@ -435,7 +435,7 @@ impl Reader<'_> {
                 Err(reason) => {
                     self.problem(
                         &format!("api.access_keys[{index}].secret_access_key"),
-                        reason,
+                        reason.to_string(),
                     );
                 }
             }
@@ -527,7 +527,7 @@ impl Reader<'_> {
                     if raw.optional {
                         missing_secret = Some(reason);
                     } else {
-                        reader.problem(&format!("{path}.{key}"), reason);
+                        reader.problem(&format!("{path}.{key}"), reason.to_string());
                     }
                     None
                 }
@@ -648,7 +648,7 @@ impl Reader<'_> {
         if let Some(reason) = missing_secret {
             self.left_out.push(super::LeftOut {
                 destination: name.to_owned(),
-                reason,
+                reason: reason.to_string(),
             });
             return Some(None);
         }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub use check::{check, validate};
 pub use file::parse;
-pub use secret_ref::resolve_secret;
+pub use secret_ref::{SecretRefError, resolve_secret};
 
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
