@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{Config, ConfigTarget, RulePackSettings};
 use crate::rules::{FileProblem, RulePack, RulesError};
-use crate::transform::{InputTransformer, TargetInput};
+use crate::transform::TargetInput;
 
 /// Every problem [`Config::load`] could not see: rule packs that cannot be read (each of their
 /// problems), targets whose `Input`, `InputPath` or `InputTransformer` EventBridge would
@@ -117,18 +117,10 @@ fn check_targets(
     problems: &mut Vec<FileProblem>,
 ) {
     for (index, target) in targets.iter().enumerate() {
-        let transformer =
-            target
-                .input_transformer
-                .as_ref()
-                .map(|(paths, template)| InputTransformer {
-                    input_paths_map: paths.clone(),
-                    input_template: template.clone(),
-                });
         if let Err(err) = TargetInput::new(
             target.input.as_deref(),
             target.input_path.as_deref(),
-            transformer.as_ref(),
+            target.input_transformer.as_ref(),
         ) {
             problems.push(FileProblem::new(
                 file,

@@ -24,6 +24,7 @@ use crate::targets::{
     SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
     WebhookDestination,
 };
+use crate::transform::InputTransformer;
 
 const TOP_KEYS: &[&str] = &[
     "service",
@@ -756,9 +757,7 @@ impl Reader<'_> {
                 arn: target.arn,
                 input: target.input,
                 input_path: target.input_path,
-                input_transformer: target
-                    .input_transformer
-                    .map(|t| (t.input_paths_map, t.input_template)),
+                input_transformer: target.input_transformer,
                 retry_policy,
                 dead_letter_arn: target.dead_letter_config.map(|d| d.arn),
                 message_group_id: target.sqs_parameters.map(|p| p.message_group_id),
@@ -976,22 +975,13 @@ struct RawTarget {
     #[serde(rename = "InputPath")]
     input_path: Option<String>,
     #[serde(rename = "InputTransformer")]
-    input_transformer: Option<RawTransformer>,
+    input_transformer: Option<InputTransformer>,
     #[serde(rename = "RetryPolicy")]
     retry_policy: Option<RawRetryPolicy>,
     #[serde(rename = "DeadLetterConfig")]
     dead_letter_config: Option<RawDeadLetter>,
     #[serde(rename = "SqsParameters")]
     sqs_parameters: Option<RawSqsParameters>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTransformer {
-    #[serde(rename = "InputPathsMap", default)]
-    input_paths_map: BTreeMap<String, String>,
-    #[serde(rename = "InputTemplate")]
-    input_template: String,
 }
 
 #[derive(Deserialize)]

@@ -139,8 +139,8 @@ pub struct ConfigTarget {
     pub input: Option<String>,
     /// `InputPath`.
     pub input_path: Option<String>,
-    /// `InputTransformer`: `InputPathsMap` and `InputTemplate`.
-    pub input_transformer: Option<(std::collections::BTreeMap<String, String>, String)>,
+    /// `InputTransformer`: `InputPathsMap` and `InputTemplate` (the one type `transform/` checks).
+    pub input_transformer: Option<crate::transform::InputTransformer>,
     /// `RetryPolicy`.
     pub retry_policy: RetryPolicy,
     /// `DeadLetterConfig.Arn`: an SQS queue ARN.
