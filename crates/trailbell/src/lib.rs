@@ -26,6 +26,7 @@ pub mod deploy;
 pub mod event;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod model;
 pub mod noise;
 #[cfg(feature = "service")]
 pub mod outbox;

@@ -40,8 +40,8 @@ enum LogFormat {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     init_logs(args.log_format);
     let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::embedded_default()?,
+        Some(path) => Config::load(path)?.checked(&path.display().to_string())?,
+        None => Config::embedded_default()?.checked("(embedded default)")?,
     };
     for left_out in &config.left_out {
         tracing::warn!(

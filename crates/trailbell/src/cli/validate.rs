@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use trailbell::config::{Config, EMBEDDED_DEFAULT, check, parse};
+use trailbell::config::{Config, EMBEDDED_DEFAULT, parse, validate};
 use trailbell::sanitize;
 
 use super::EXIT_NEGATIVE;
@@ -25,10 +25,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ),
         None => ("(embedded default)".to_owned(), EMBEDDED_DEFAULT.to_owned()),
     };
-    let problems = match parse(&name, &text, &|var| std::env::var(var).ok()) {
-        Ok(config) => check(&name, &config),
-        Err(err) => err.0,
-    };
+    let problems = validate(&name, &text, &|var| std::env::var(var).ok());
     if problems.is_empty() {
         let config: Option<Config> = parse(&name, &text, &|var| std::env::var(var).ok()).ok();
         let rules = config.as_ref().map_or(0, |c| c.rules.len());

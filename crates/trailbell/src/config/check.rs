@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Config, ConfigTarget};
+use super::{Config, ConfigTarget, RulePackSettings};
 use crate::rules::{FileProblem, RulePack, RulesError};
-use crate::transform::{InputTransformer, TargetInput};
+use crate::transform::TargetInput;
 
 /// Every problem [`Config::load`] could not see: rule packs that cannot be read (each of their
 /// problems), targets whose `Input`, `InputPath` or `InputTransformer` EventBridge would
@@ -33,17 +33,7 @@ pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
                 tally(&pack.event_bus_name, &rule.event_pattern, &mut per_bus);
             }
         }
-        if pack.path != "builtin" {
-            match RulePack::load(Path::new(&pack.path)) {
-                Ok(_) => {}
-                Err(RulesError::InvalidFiles(found)) => problems.extend(found),
-                Err(err) => problems.push(FileProblem::new(
-                    file,
-                    format!("rule_packs[{index}].path"),
-                    err.to_string(),
-                )),
-            }
-        }
+        check_pack(file, index, pack, &mut problems);
         check_targets(
             file,
             &format!("rule_packs[{index}]"),
@@ -89,6 +79,37 @@ pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
     problems
 }
 
+/// Every problem of the pack's rule files, or why they cannot be read, under `rule_packs[N].path`.
+fn check_pack(file: &str, index: usize, pack: &RulePackSettings, problems: &mut Vec<FileProblem>) {
+    if pack.path == "builtin" {
+        return;
+    }
+    match RulePack::load(Path::new(&pack.path)) {
+        Ok(_) => {}
+        Err(RulesError::InvalidFiles(found)) => problems.extend(found),
+        Err(err) => problems.push(FileProblem::new(
+            file,
+            format!("rule_packs[{index}].path"),
+            err.to_string(),
+        )),
+    }
+}
+
+/// What `trailbell validate` reports: every problem of the text and, whether or not the rest of
+/// the file is valid, of the rule packs it names, so one run shows both.
+pub fn validate(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<FileProblem> {
+    match super::file::read(file, text, env) {
+        Ok(config) => check(file, &config),
+        Err((err, packs)) => {
+            let mut problems = err.0;
+            for (index, pack) in packs.iter().enumerate() {
+                check_pack(file, index, pack, &mut problems);
+            }
+            problems
+        }
+    }
+}
+
 fn check_targets(
     file: &str,
     path: &str,
@@ -96,18 +117,10 @@ fn check_targets(
     problems: &mut Vec<FileProblem>,
 ) {
     for (index, target) in targets.iter().enumerate() {
-        let transformer =
-            target
-                .input_transformer
-                .as_ref()
-                .map(|(paths, template)| InputTransformer {
-                    input_paths_map: paths.clone(),
-                    input_template: template.clone(),
-                });
         if let Err(err) = TargetInput::new(
             target.input.as_deref(),
             target.input_path.as_deref(),
-            transformer.as_ref(),
+            target.input_transformer.as_ref(),
         ) {
             problems.push(FileProblem::new(
                 file,

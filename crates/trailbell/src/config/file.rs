@@ -16,6 +16,7 @@ use super::{
     ApiSettings, Config, ConfigError, ConfigRule, ConfigTarget, DEFAULT_PORT, RulePackSettings,
     ServiceSettings, SourceSettings,
 };
+use crate::model;
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
 use crate::targets::eventbridge::EventBridgeDestination;
@@ -25,6 +26,7 @@ use crate::targets::{
     SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
     WebhookDestination,
 };
+use crate::transform::InputTransformer;
 
 const TOP_KEYS: &[&str] = &[
     "service",
@@ -72,6 +74,16 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    read(file, text, env).map_err(|(err, _)| err)
+}
+
+/// [`parse`], and on failure the rule packs that were read, so `validate` can report their
+/// problems beside the file's.
+pub(super) fn read(
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, (ConfigError, Vec<RulePackSettings>)> {
     let mut reader = Reader {
         file,
         problems: Vec::new(),
@@ -80,8 +92,8 @@ pub fn parse(
     let table = match text.parse::<Table>() {
         Ok(table) => table,
         Err(err) => {
-            reader.problem("", format!("invalid TOML: {}", err.message().trim()));
-            return Err(ConfigError(reader.problems));
+            reader.problem("", crate::rules::toml_error(text, &err));
+            return Err((ConfigError(reader.problems), Vec::new()));
         }
     };
     for key in table.keys() {
@@ -186,7 +198,7 @@ pub fn parse(
             sources,
             left_out: reader.left_out,
         }),
-        _ => Err(ConfigError(reader.problems)),
+        _ => Err((ConfigError(reader.problems), rule_packs)),
     }
 }
 
@@ -202,10 +214,19 @@ fn typed<T: for<'de> Deserialize<'de>>(
     path: &str,
     value: &Value,
 ) -> Option<T> {
-    match value.clone().try_into::<T>() {
+    match serde_path_to_error::deserialize::<_, T>(value.clone()) {
         Ok(item) => Some(item),
         Err(err) => {
-            reader.problem(path, err.message().trim().replace('\n', " "));
+            // The key inside the item, so a type error names the field, not only the item.
+            let inner = err.path().to_string();
+            let at = if inner == "." {
+                path.to_owned()
+            } else if path.is_empty() {
+                inner
+            } else {
+                format!("{path}.{inner}")
+            };
+            reader.problem(&at, err.inner().message().trim().replace('\n', " "));
             None
         }
     }
@@ -417,7 +438,7 @@ impl Reader<'_> {
                 Err(reason) => {
                     self.problem(
                         &format!("api.access_keys[{index}].secret_access_key"),
-                        reason,
+                        reason.to_string(),
                     );
                 }
             }
@@ -513,7 +534,7 @@ impl Reader<'_> {
                     if raw.optional {
                         missing_secret = Some(reason);
                     } else {
-                        reader.problem(&format!("{path}.{key}"), reason);
+                        reader.problem(&format!("{path}.{key}"), reason.to_string());
                     }
                     None
                 }
@@ -652,7 +673,7 @@ impl Reader<'_> {
         if let Some(reason) = missing_secret {
             self.left_out.push(super::LeftOut {
                 destination: name.to_owned(),
-                reason,
+                reason: reason.to_string(),
             });
             return Some(None);
         }
@@ -726,26 +747,19 @@ impl Reader<'_> {
             }
             let retry_policy = match target.retry_policy {
                 None => RetryPolicy::default(),
-                Some(policy) => {
-                    let attempts = policy.maximum_retry_attempts.unwrap_or(185);
-                    let age = policy.maximum_event_age_in_seconds.unwrap_or(86_400);
-                    if attempts > 185 {
+                Some(policy) => RetryPolicy::new(
+                    policy.maximum_retry_attempts.map(i64::from),
+                    policy.maximum_event_age_in_seconds.map(i64::from),
+                )
+                .unwrap_or_else(|errors| {
+                    for error in errors {
                         self.problem(
-                            &format!("{at}.RetryPolicy.MaximumRetryAttempts"),
-                            "must be between 0 and 185",
+                            &format!("{at}.RetryPolicy.{}", error.field.name()),
+                            error.to_string(),
                         );
                     }
-                    if !(60..=86_400).contains(&age) {
-                        self.problem(
-                            &format!("{at}.RetryPolicy.MaximumEventAgeInSeconds"),
-                            "must be between 60 and 86400",
-                        );
-                    }
-                    RetryPolicy {
-                        maximum_retry_attempts: attempts,
-                        maximum_event_age_seconds: age,
-                    }
-                }
+                    RetryPolicy::default()
+                }),
             };
             if let Some(dead_letter) = &target.dead_letter_config
                 && !dead_letter.arn.starts_with("arn:aws:sqs:")
@@ -755,25 +769,19 @@ impl Reader<'_> {
                     "must be an SQS queue ARN (arn:aws:sqs:region:account:name)",
                 );
             }
-            let given = [
+            if !model::at_most_one_input(
                 target.input.is_some(),
                 target.input_path.is_some(),
                 target.input_transformer.is_some(),
-            ];
-            if given.iter().filter(|given| **given).count() > 1 {
-                self.problem(
-                    &at,
-                    "Only one of Input, InputPath, or InputTransformer must be provided",
-                );
+            ) {
+                self.problem(&at, model::ONLY_ONE_INPUT);
             }
             targets.push(ConfigTarget {
                 id: target.id,
                 arn: target.arn,
                 input: target.input,
                 input_path: target.input_path,
-                input_transformer: target
-                    .input_transformer
-                    .map(|t| (t.input_paths_map, t.input_template)),
+                input_transformer: target.input_transformer,
                 retry_policy,
                 dead_letter_arn: target.dead_letter_config.map(|d| d.arn),
                 message_group_id: target.sqs_parameters.map(|p| p.message_group_id),
@@ -991,22 +999,13 @@ struct RawTarget {
     #[serde(rename = "InputPath")]
     input_path: Option<String>,
     #[serde(rename = "InputTransformer")]
-    input_transformer: Option<RawTransformer>,
+    input_transformer: Option<InputTransformer>,
     #[serde(rename = "RetryPolicy")]
     retry_policy: Option<RawRetryPolicy>,
     #[serde(rename = "DeadLetterConfig")]
     dead_letter_config: Option<RawDeadLetter>,
     #[serde(rename = "SqsParameters")]
     sqs_parameters: Option<RawSqsParameters>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTransformer {
-    #[serde(rename = "InputPathsMap", default)]
-    input_paths_map: BTreeMap<String, String>,
-    #[serde(rename = "InputTemplate")]
-    input_template: String,
 }
 
 #[derive(Deserialize)]

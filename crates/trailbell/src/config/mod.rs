@@ -14,9 +14,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use check::check;
+pub use check::{check, validate};
 pub use file::parse;
-pub use secret_ref::resolve_secret;
+pub use secret_ref::{SecretRefError, resolve_secret};
 
 use crate::noise::NoiseSettings;
 use crate::rules::{FileProblem, Severity};
@@ -139,8 +139,8 @@ pub struct ConfigTarget {
     pub input: Option<String>,
     /// `InputPath`.
     pub input_path: Option<String>,
-    /// `InputTransformer`: `InputPathsMap` and `InputTemplate`.
-    pub input_transformer: Option<(std::collections::BTreeMap<String, String>, String)>,
+    /// `InputTransformer`: `InputPathsMap` and `InputTemplate` (the one type `transform/` checks).
+    pub input_transformer: Option<crate::transform::InputTransformer>,
     /// `RetryPolicy`.
     pub retry_policy: RetryPolicy,
     /// `DeadLetterConfig.Arn`: an SQS queue ARN.
@@ -210,6 +210,17 @@ impl Config {
             )])
         })?;
         parse(&display, &text, &|name| std::env::var(name).ok())
+    }
+
+    /// This configuration when [`check`] finds nothing, else every problem it found: what
+    /// `validate` refuses, `run` refuses too, rather than dropping a target with a warning.
+    pub fn checked(self, file: &str) -> Result<Config, ConfigError> {
+        let problems = check(file, &self);
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(ConfigError(problems))
+        }
     }
 
     /// The destination named `name`.

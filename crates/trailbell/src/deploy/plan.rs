@@ -21,11 +21,11 @@ pub const TARGET_ID: &str = "trailbell";
 /// The statement id of the permission trailbell adds to a Lambda function or SNS topic policy.
 pub const PERMISSION_SID: &str = "trailbell-events";
 /// Retries: EventBridge's own defaults, written out so a plan shows them.
-pub const MAX_RETRY_ATTEMPTS: i32 = 185;
+pub const MAX_RETRY_ATTEMPTS: i32 = crate::model::MAX_RETRY_ATTEMPTS as i32;
 /// How long EventBridge keeps retrying an event, in seconds.
-pub const MAX_EVENT_AGE_SECS: i32 = 86_400;
+pub const MAX_EVENT_AGE_SECS: i32 = *crate::model::EVENT_AGE_SECONDS.end() as i32;
 /// EventBridge's limit on rule names.
-const MAX_RULE_NAME_LEN: usize = 64;
+const MAX_RULE_NAME_LEN: usize = crate::model::MAX_RULE_NAME;
 
 /// Where alerts go.
 #[derive(Clone, Debug, PartialEq, Eq)]

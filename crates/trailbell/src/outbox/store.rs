@@ -23,9 +23,7 @@ pub fn enqueue(tx: &Transaction<'_>, messages: &[NewMessage]) -> Result<usize, O
     let mut added = 0;
     for message in messages {
         let policy = message.retry_policy;
-        if policy.maximum_retry_attempts > 185
-            || !(60..=86_400).contains(&policy.maximum_event_age_seconds)
-        {
+        if policy.check().is_err() {
             return Err(OutboxError::InvalidRetryPolicy {
                 key: message.idempotency_key.clone(),
             });

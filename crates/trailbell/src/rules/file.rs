@@ -562,8 +562,9 @@ fn is_cis_reference(text: &str) -> bool {
             .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// A TOML syntax error as one line with its line and column.
-fn toml_error(text: &str, err: &toml::de::Error) -> String {
+/// A TOML syntax error as one line with its line and column: rule files and the configuration
+/// file say it alike.
+pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim_end().replace('\n', "; ");
     match err.span() {
         Some(span) => {

@@ -38,6 +38,7 @@ pub mod sigma;
 mod testing;
 
 pub use error::{FileProblem, RuleProblem, RulesError};
+pub(crate) use file::toml_error;
 pub use filter::{RECORD_FIELD, event_pattern_for_filter};
 pub use json::RuleSet;
 pub use markdown::{StratusTechnique, builtin_markdown, markdown, stratus_techniques};

@@ -95,10 +95,10 @@ fn stored_target(target: &ConfigTarget) -> StoredTarget {
         arn: target.arn.clone(),
         input: target.input.clone(),
         input_path: target.input_path.clone(),
-        input_transformer: target.input_transformer.as_ref().map(|(paths, template)| {
+        input_transformer: target.input_transformer.as_ref().map(|transformer| {
             crate::registry::InputTransformer {
-                input_paths_map: Some(paths.clone()),
-                input_template: template.clone(),
+                input_paths_map: Some(transformer.input_paths_map.clone()),
+                input_template: transformer.input_template.clone(),
             }
         }),
         retry_policy: Some(target.retry_policy),

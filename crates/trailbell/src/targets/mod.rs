@@ -368,24 +368,8 @@ impl TargetClient {
     }
 }
 
-/// EventBridge's `RetryPolicy` for a target: how long and how often delivery is retried before the
-/// alert goes to dead letters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// `MaximumRetryAttempts`, 0 to 185 (default 185).
-    pub maximum_retry_attempts: u32,
-    /// `MaximumEventAgeInSeconds`, 60 to 86400 (default 86400).
-    pub maximum_event_age_seconds: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            maximum_retry_attempts: 185,
-            maximum_event_age_seconds: 86_400,
-        }
-    }
-}
+// One RetryPolicy with its bounds, in `model/` (issue 14, item 1).
+pub use crate::model::RetryPolicy;
 
 /// Whether `arn` names an SNS topic or an SQS queue whole (`arn:aws:sns:<region>:<account>:<name>`,
 /// likewise `sqs`, no part empty): a target trailbell can send to without a configured destination.

@@ -140,7 +140,7 @@ impl Rendered {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransformError {
     /// More than one of `Input`, `InputPath` and `InputTransformer`.
-    #[error("Only one of Input, InputPath, or InputTransformer must be provided")]
+    #[error("{}", crate::model::ONLY_ONE_INPUT)]
     MoreThanOne,
     /// `Input` is not one JSON value.
     #[error("JSON syntax error in input")]
@@ -220,9 +220,11 @@ impl TargetInput {
         input_path: Option<&str>,
         transformer: Option<&InputTransformer>,
     ) -> Result<TargetInput, TransformError> {
-        let given =
-            input.is_some() as u8 + input_path.is_some() as u8 + transformer.is_some() as u8;
-        if given > 1 {
+        if !crate::model::at_most_one_input(
+            input.is_some(),
+            input_path.is_some(),
+            transformer.is_some(),
+        ) {
             return Err(TransformError::MoreThanOne);
         }
         if let Some(input) = input {

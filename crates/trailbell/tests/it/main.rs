@@ -20,6 +20,7 @@ mod first_hour;
 mod lambda;
 mod layering;
 mod lookup;
+mod model;
 mod outbox;
 mod rules;
 mod run;

@@ -6,10 +6,9 @@ use trailbell_pattern::Pattern;
 
 use super::{AwsError, after_token, blocking, bus_name, check_name, next_token, page_limit};
 use crate::api::server::ApiState;
+use crate::model::MAX_RULE_NAME;
 use crate::registry::{RuleState, RuleUpdate, StoredRule};
 
-/// The longest rule name.
-const MAX_RULE_NAME: usize = 64;
 /// The longest description.
 const MAX_DESCRIPTION: usize = 512;
 

@@ -5,10 +5,11 @@ use serde_json::{Value, json};
 
 use super::{AwsError, after_token, blocking, bus_name, check_name, next_token, page_limit};
 use crate::api::server::ApiState;
+use crate::model::{
+    Bound, MAX_RULE_NAME, MAX_TARGET_ID, ONLY_ONE_INPUT, RetryField, RetryPolicy, at_most_one_input,
+};
 use crate::registry::{HttpParameters, InputTransformer, StoredTarget, retry_policy_serde};
 
-/// The longest target id.
-const MAX_TARGET_ID: usize = 64;
 /// At most this many targets per `PutTargets` or ids per `RemoveTargets` request.
 const MAX_TARGETS_PER_REQUEST: usize = 10;
 
@@ -56,7 +57,7 @@ pub(super) async fn put_targets(
     state: &ApiState,
     request: PutTargetsRequest,
 ) -> Result<Value, AwsError> {
-    check_name(&request.rule, "rule", 64)?;
+    check_name(&request.rule, "rule", MAX_RULE_NAME)?;
     let bus = bus_name(state, request.event_bus_name.as_deref())?;
     if request.targets.is_empty() || request.targets.len() > MAX_TARGETS_PER_REQUEST {
         return Err(AwsError::constraint(
@@ -117,51 +118,39 @@ fn check_fields(target: &Target, position: usize) -> Result<(), AwsError> {
             "Member must have length between 1 and 1600",
         ));
     }
-    if let Some(policy) = target.retry_policy {
-        if let Some(attempts) = policy.maximum_retry_attempts
-            && !(0..=185).contains(&attempts)
-        {
-            let bound = if attempts < 0 {
-                "greater than or equal to 0"
-            } else {
-                "less than or equal to 185"
-            };
-            return Err(AwsError::constraint(
-                &attempts.to_string(),
-                &at("retryPolicy.maximumRetryAttempts"),
-                &format!("Member must have value {bound}"),
-            ));
-        }
-        if let Some(age) = policy.maximum_event_age_in_seconds
-            && !(60..=86_400).contains(&age)
-        {
-            let bound = if age < 60 {
-                "greater than or equal to 60"
-            } else {
-                "less than or equal to 86400"
-            };
-            return Err(AwsError::constraint(
-                &age.to_string(),
-                &at("retryPolicy.maximumEventAgeInSeconds"),
-                &format!("Member must have value {bound}"),
-            ));
-        }
+    if let Some(policy) = target.retry_policy
+        && let Err(errors) = RetryPolicy::new(
+            policy.maximum_retry_attempts,
+            policy.maximum_event_age_in_seconds,
+        )
+        && let Some(error) = errors.first()
+    {
+        // AWS names the first field out of bounds, in its own words and camelCase path.
+        let bound = match error.bound {
+            Bound::Below(min) => format!("greater than or equal to {min}"),
+            Bound::Above(max) => format!("less than or equal to {max}"),
+        };
+        let field = match error.field {
+            RetryField::MaximumRetryAttempts => "retryPolicy.maximumRetryAttempts",
+            RetryField::MaximumEventAgeInSeconds => "retryPolicy.maximumEventAgeInSeconds",
+        };
+        return Err(AwsError::constraint(
+            &error.value.to_string(),
+            &at(field),
+            &format!("Member must have value {bound}"),
+        ));
     }
     Ok(())
 }
 
 /// The target as stored, or why this entry fails.
 fn stored_target(target: Target) -> Result<StoredTarget, String> {
-    let inputs = [
+    if !at_most_one_input(
         target.input.is_some(),
         target.input_path.is_some(),
         target.input_transformer.is_some(),
-    ];
-    if inputs.into_iter().filter(|given| *given).count() > 1 {
-        return Err(format!(
-            "Only one of Input, InputPath, or InputTransformer must be provided for target {}.",
-            target.id
-        ));
+    ) {
+        return Err(format!("{ONLY_ONE_INPUT} for target {}.", target.id));
     }
     if let Some(input) = &target.input
         && serde_json::from_str::<serde::de::IgnoredAny>(input).is_err()
@@ -225,7 +214,7 @@ pub(super) async fn remove_targets(
     state: &ApiState,
     request: RemoveTargetsRequest,
 ) -> Result<Value, AwsError> {
-    check_name(&request.rule, "rule", 64)?;
+    check_name(&request.rule, "rule", MAX_RULE_NAME)?;
     let bus = bus_name(state, request.event_bus_name.as_deref())?;
     if request.ids.is_empty() || request.ids.len() > 100 {
         return Err(AwsError::constraint(
@@ -255,7 +244,7 @@ pub(super) async fn list_targets_by_rule(
     state: &ApiState,
     request: ListTargetsRequest,
 ) -> Result<Value, AwsError> {
-    check_name(&request.rule, "rule", 64)?;
+    check_name(&request.rule, "rule", MAX_RULE_NAME)?;
     page_limit(request.limit)?;
     let bus = bus_name(state, request.event_bus_name.as_deref())?;
     let targets = blocking(&state.registry, move |registry| {
