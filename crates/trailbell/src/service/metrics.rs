@@ -5,9 +5,17 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use prometheus_client::encoding::text::encode_registry;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
 /// Counters of the whole service; cheap to bump from any thread.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Histograms and `trailbell_build_info`, kept by `prometheus-client` (decision 0058).
+    pub graphs: Graphs,
     /// Events accepted onto a bus (PutEvents entries, events read by sources).
     pub events_in: AtomicU64,
     /// Events that could not be read (not JSON, too large) and were refused.
@@ -25,6 +33,45 @@ pub struct Metrics {
     /// Why the acceptor's last write failed; cleared by its next commit. `/health` answers 503
     /// while it is set.
     store_error: Mutex<Option<String>>,
+}
+
+/// The metrics `prometheus-client` keeps and encodes: latency histograms and the build's
+/// version. Observing is lock-free; encoding reads only these, never the store.
+#[derive(Debug)]
+pub struct Graphs {
+    /// How long a PutEvents request took to answer, in seconds (accepted events are committed
+    /// to the store by then).
+    pub put_events_seconds: Histogram,
+    registry: Registry,
+}
+
+impl Default for Graphs {
+    fn default() -> Self {
+        // 1 ms to about 16 s: a commit is milliseconds, a stalled store seconds.
+        let put_events_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let build_info = Family::<Vec<(String, String)>, Gauge>::default();
+        build_info
+            .get_or_create(&vec![(
+                "version".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            )])
+            .set(1);
+        let mut registry = Registry::default();
+        registry.register(
+            "trailbell_put_events_duration_seconds",
+            "Time to answer a PutEvents request.",
+            put_events_seconds.clone(),
+        );
+        registry.register(
+            "trailbell_build_info",
+            "The running build; always 1.",
+            build_info,
+        );
+        Graphs {
+            put_events_seconds,
+            registry,
+        }
+    }
 }
 
 /// How one source is doing.
@@ -205,6 +252,8 @@ impl Metrics {
                 status.errors
             );
         }
+        // Without the OpenMetrics `# EOF`: the answer is Prometheus text 0.0.4.
+        let _ = encode_registry(&mut out, &self.graphs.registry);
         out
     }
 }

@@ -18,6 +18,7 @@ mod first_hour;
 mod lambda;
 mod layering;
 mod lookup;
+mod metrics;
 mod outbox;
 mod rules;
 mod run;
