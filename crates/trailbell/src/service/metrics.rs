@@ -6,10 +6,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::encoding::text::encode_registry;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::outbox::{DeliveryOutcome, OutcomeKind};
 
 /// Counters of the whole service; cheap to bump from any thread.
 #[derive(Debug, Default)]
@@ -42,7 +45,29 @@ pub struct Graphs {
     /// How long a PutEvents request took to answer, in seconds (accepted events are committed
     /// to the store by then).
     pub put_events_seconds: Histogram,
+    /// Delivery outcomes by destination and outcome (`delivered`, `retried`, `dead`): bounded by
+    /// the configured destinations.
+    deliveries: Family<Vec<(String, String)>, Counter>,
     registry: Registry,
+}
+
+impl Graphs {
+    /// Counts one outcome of the deliverer.
+    pub fn delivery(&self, outcome: &DeliveryOutcome) {
+        let name = match outcome.kind {
+            OutcomeKind::Delivered => "delivered",
+            OutcomeKind::RetryScheduled { .. } => "retried",
+            OutcomeKind::Dead => "dead",
+            // Not an attempt's end.
+            OutcomeKind::Deferred { .. } | OutcomeKind::Released => return,
+        };
+        self.deliveries
+            .get_or_create(&vec![
+                ("destination".to_owned(), outcome.destination.clone()),
+                ("outcome".to_owned(), name.to_owned()),
+            ])
+            .inc();
+    }
 }
 
 impl Default for Graphs {
@@ -67,8 +92,16 @@ impl Default for Graphs {
             "The running build; always 1.",
             build_info,
         );
+        let deliveries = Family::<Vec<(String, String)>, Counter>::default();
+        // Registered without `_total`: the encoder appends it to counters.
+        registry.register(
+            "trailbell_deliveries",
+            "Delivery outcomes (delivered, retried, dead), per destination.",
+            deliveries.clone(),
+        );
         Graphs {
             put_events_seconds,
+            deliveries,
             registry,
         }
     }

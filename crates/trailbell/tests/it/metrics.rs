@@ -63,11 +63,15 @@ async fn metrics_count_put_events_and_deliveries_and_name_the_build() {
         assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
     }
     hook.wait_for(2).await;
-    // The delivered count is read from the outbox once the worker has recorded the answers.
+    // Both counts follow the webhook's answers: the gauge once the worker wrote them to the
+    // outbox, the counter once the service heard the worker's outcome.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (text, samples) = loop {
         let (text, samples) = scrape(&service).await;
-        if samples.get(r#"trailbell_delivered{destination="hook"}"#) == Some(&2.0) {
+        let delivered = r#"trailbell_deliveries_total{destination="hook",outcome="delivered"}"#;
+        if samples.get(r#"trailbell_delivered{destination="hook"}"#) == Some(&2.0)
+            && samples.get(delivered) == Some(&2.0)
+        {
             break (text, samples);
         }
         assert!(Instant::now() < deadline, "not delivered: {text}");
@@ -76,6 +80,10 @@ async fn metrics_count_put_events_and_deliveries_and_name_the_build() {
     assert_eq!(samples["trailbell_events_in_total"], 2.0, "{text}");
     assert_eq!(samples["trailbell_matched_total"], 2.0, "{text}");
     assert_eq!(samples["trailbell_enqueued_total"], 2.0, "{text}");
+    assert!(
+        text.contains("# TYPE trailbell_deliveries counter\n"),
+        "{text}"
+    );
     let version = format!(
         r#"trailbell_build_info{{version="{}"}}"#,
         env!("CARGO_PKG_VERSION")
