@@ -6,15 +6,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::common::recorder::{Recorder, Reply};
-use crate::common::service::{ServiceProcess, put_events, webhook_config};
+use crate::common::service::{
+    DOOR_RULE, ServiceProcess, metrics_text, put_events, start_with_webhook,
+};
 use serde_json::json;
-
-const DOOR_RULE: &str = r#"
-[[rules]]
-Name = "door"
-EventPattern = '{"source": ["test.door"]}'
-Targets = [{ Id = "whole", Arn = "hook" }]
-"#;
 
 /// Samples by `name{labels}` as written; panics on a sample line that is not `series value`.
 fn parse(text: &str) -> BTreeMap<String, f64> {
@@ -38,12 +33,7 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
 }
 
 async fn scrape(service: &ServiceProcess) -> (String, BTreeMap<String, f64>) {
-    let text = reqwest::get(service.url("/metrics"))
-        .await
-        .expect("/metrics answers")
-        .text()
-        .await
-        .expect("text");
+    let text = metrics_text(service).await;
     let samples = parse(&text);
     (text, samples)
 }
@@ -51,11 +41,7 @@ async fn scrape(service: &ServiceProcess) -> (String, BTreeMap<String, f64>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_put_events_and_deliveries_and_name_the_build() {
     let hook = Recorder::always(Reply::ok());
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let service = ServiceProcess::start(
-        Some(&webhook_config(&hook.url("/"), DOOR_RULE)),
-        &dir.path().join("data"),
-    );
+    let (_dir, service) = start_with_webhook(&hook.url("/"), DOOR_RULE);
     for n in 0..2 {
         let entry =
             json!({"Source": "test.door", "DetailType": "t", "Detail": format!(r#"{{"n": {n}}}"#)});
