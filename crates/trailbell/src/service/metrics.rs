@@ -36,6 +36,9 @@ pub struct Metrics {
     /// Why the acceptor's last write failed; cleared by its next commit. `/health` answers 503
     /// while it is set.
     store_error: Mutex<Option<String>>,
+    /// The destinations being delivered to: their gauges read 0 when the outbox has nothing
+    /// for them, rather than vanishing.
+    destinations: Mutex<Vec<String>>,
 }
 
 /// The metrics `prometheus-client` keeps and encodes: latency histograms and the build's
@@ -121,24 +124,22 @@ pub struct SourceStatus {
     pub failing: Option<String>,
 }
 
-/// Delivery counts from the outbox, read when `/metrics` is asked.
+/// Delivery counts from the outbox, read when `/metrics` is asked (indexed, see
+/// [`crate::outbox::Outbox::unsettled_counts`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
     /// Per destination.
     pub per_destination: BTreeMap<String, DestinationCounts>,
 }
 
-/// One destination's alerts by state.
+/// One destination's alerts that need attention, by state (delivered and retried ones are
+/// counted as they happen, in `trailbell_deliveries_total`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DestinationCounts {
-    /// Delivered.
-    pub delivered: u64,
     /// Waiting or in flight.
     pub pending: u64,
     /// Dead-lettered.
     pub dead: u64,
-    /// Attempts that failed and were retried.
-    pub retried: u64,
 }
 
 impl Metrics {
@@ -158,6 +159,13 @@ impl Metrics {
     pub fn store_written(&self, error: Option<String>) {
         if let Ok(mut current) = self.store_error.lock() {
             *current = error;
+        }
+    }
+
+    /// Records the destinations the deliverer now serves.
+    pub fn delivering_to(&self, names: Vec<String>) {
+        if let Ok(mut current) = self.destinations.lock() {
+            *current = names;
         }
     }
 
@@ -227,12 +235,7 @@ impl Metrics {
             load(&self.enqueued),
         );
         type Pick = fn(&DestinationCounts) -> u64;
-        let families: [(&str, &str, Pick); 4] = [
-            (
-                "trailbell_delivered",
-                "Alerts delivered, per destination.",
-                |c| c.delivered,
-            ),
+        let families: [(&str, &str, Pick); 2] = [
             (
                 "trailbell_pending",
                 "Alerts waiting for delivery, per destination.",
@@ -243,15 +246,16 @@ impl Metrics {
                 "Alerts dead-lettered, per destination.",
                 |c| c.dead,
             ),
-            (
-                "trailbell_retried",
-                "Delivery attempts that failed and were retried, per destination.",
-                |c| c.retried,
-            ),
         ];
+        let mut per_destination = deliveries.per_destination.clone();
+        if let Ok(names) = self.destinations.lock() {
+            for name in names.iter() {
+                per_destination.entry(name.clone()).or_default();
+            }
+        }
         for (name, help, pick) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for (destination, counts) in &deliveries.per_destination {
+            for (destination, counts) in &per_destination {
                 let _ = writeln!(
                     out,
                     "{name}{{destination=\"{}\"}} {}",

@@ -14,7 +14,7 @@ use super::Submission;
 use super::accept::{Acceptor, Buses};
 use super::bus::{BusError, BusRules, Destinations};
 pub use super::managed::{CONFIG_OWNER, managed_rules};
-use super::metrics::{DeliveryCounts, Metrics};
+use super::metrics::{DeliveryCounts, DestinationCounts, Metrics};
 use crate::api::{ApiAuth, ApiState};
 use crate::config::{Config, SourceSettings};
 use crate::outbox::{Deliverer, DelivererConfig, Outbox};
@@ -427,6 +427,7 @@ async fn start_delivery(
     used: Vec<Destination>,
     metrics: &Arc<Metrics>,
 ) -> Result<Deliverer, crate::outbox::OutboxError> {
+    metrics.delivering_to(used.iter().map(|d| d.name.clone()).collect());
     let deliverer = Deliverer::start(store_path, used, DelivererConfig::default()).await?;
     let mut outcomes = deliverer.subscribe();
     let metrics = Arc::clone(metrics);
@@ -692,15 +693,13 @@ fn health_problems(store_path: &Path, metrics: &Metrics) -> Vec<String> {
 fn delivery_counts(store_path: &Path) -> DeliveryCounts {
     let mut counts = DeliveryCounts::default();
     // Best effort: a scrape while the store is busy shows no delivery counts rather than failing.
-    let Ok(rows) = Outbox::open(store_path).and_then(|outbox| outbox.status()) else {
+    let Ok(rows) = Outbox::open(store_path).and_then(|outbox| outbox.unsettled_counts()) else {
         return counts;
     };
-    for row in rows {
-        let entry = counts.per_destination.entry(row.destination).or_default();
-        entry.delivered += row.delivered;
-        entry.dead += row.dead;
-        entry.pending += row.pending + row.in_flight;
-        entry.retried += row.retried;
+    for (destination, (pending, dead)) in rows {
+        counts
+            .per_destination
+            .insert(destination, DestinationCounts { pending, dead });
     }
     counts
 }

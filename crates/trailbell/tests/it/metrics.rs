@@ -55,7 +55,7 @@ async fn metrics_count_put_events_and_deliveries_and_name_the_build() {
     let (text, samples) = loop {
         let (text, samples) = scrape(&service).await;
         let delivered = r#"trailbell_deliveries_total{destination="hook",outcome="delivered"}"#;
-        if samples.get(r#"trailbell_delivered{destination="hook"}"#) == Some(&2.0)
+        if samples.get(r#"trailbell_pending{destination="hook"}"#) == Some(&0.0)
             && samples.get(delivered) == Some(&2.0)
         {
             break (text, samples);
