@@ -67,7 +67,10 @@ pub struct DeliveryOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutcomeKind {
     /// The target confirmed it.
-    Delivered,
+    Delivered {
+        /// Milliseconds from the event's acceptance to the target's confirmation.
+        after_ms: i64,
+    },
     /// The attempt failed; the next is due at this time (Unix ms).
     RetryScheduled {
         /// Unix ms.
@@ -480,15 +483,18 @@ impl Worker {
                     attempts,
                     "Alert delivered."
                 );
+                let finished = now_ms();
                 Unsettled {
                     settlement: Settlement::Delivered {
                         id,
                         started,
-                        finished: now_ms(),
+                        finished,
                         delivered,
                     },
                     attempts,
-                    kind: OutcomeKind::Delivered,
+                    kind: OutcomeKind::Delivered {
+                        after_ms: finished.saturating_sub(claimed.due.age_from_ms),
+                    },
                 }
             }
             Verdict::RetryAt { at_ms, error } => {

@@ -51,14 +51,37 @@ pub struct Graphs {
     /// Delivery outcomes by destination and outcome (`delivered`, `retried`, `dead`): bounded by
     /// the configured destinations.
     deliveries: Family<Vec<(String, String)>, Counter>,
+    /// Seconds from an event's acceptance to its alert's delivery, per destination.
+    accepted_to_delivered: HandOffs,
     registry: Registry,
+}
+
+/// Label pairs (name, value).
+type Labels = Vec<(String, String)>;
+
+/// Hand-off histograms by label set, each made with [`hand_off_histogram`].
+type HandOffs = Family<Labels, Histogram, fn() -> Histogram>;
+
+/// Buckets for hand-off times: 10 ms to about 45 minutes (retries with backoff reach minutes).
+fn hand_off_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 4.0, 10))
 }
 
 impl Graphs {
     /// Counts one outcome of the deliverer.
     pub fn delivery(&self, outcome: &DeliveryOutcome) {
         let name = match outcome.kind {
-            OutcomeKind::Delivered => "delivered",
+            OutcomeKind::Delivered { after_ms } => {
+                #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
+                let seconds = after_ms.max(0) as f64 / 1000.0;
+                self.accepted_to_delivered
+                    .get_or_create(&vec![(
+                        "destination".to_owned(),
+                        outcome.destination.clone(),
+                    )])
+                    .observe(seconds);
+                "delivered"
+            }
             OutcomeKind::RetryScheduled { .. } => "retried",
             OutcomeKind::Dead => "dead",
             // Not an attempt's end.
@@ -102,9 +125,16 @@ impl Default for Graphs {
             "Delivery outcomes (delivered, retried, dead), per destination.",
             deliveries.clone(),
         );
+        let accepted_to_delivered: HandOffs = Family::new_with_constructor(hand_off_histogram);
+        registry.register(
+            "trailbell_accepted_to_delivered_seconds",
+            "Time from an event's acceptance to its alert's delivery, per destination.",
+            accepted_to_delivered.clone(),
+        );
         Graphs {
             put_events_seconds,
             deliveries,
+            accepted_to_delivered,
             registry,
         }
     }

@@ -70,6 +70,8 @@ async fn metrics_count_put_events_and_deliveries_and_name_the_build() {
         text.contains("# TYPE trailbell_deliveries counter\n"),
         "{text}"
     );
+    let hand_off = r#"trailbell_accepted_to_delivered_seconds_count{destination="hook"}"#;
+    assert_eq!(samples.get(hand_off), Some(&2.0), "{text}");
     let version = format!(
         r#"trailbell_build_info{{version="{}"}}"#,
         env!("CARGO_PKG_VERSION")
