@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::outbox::dlq::{Cause, DeadLetters};
-use crate::outbox::retry::{self, Backoff, Decision};
+use crate::outbox::dlq::DeadLetters;
+use crate::outbox::retry::{self, Backoff};
+use crate::outbox::step::{self, Verdict};
 use crate::outbox::store::{self as rows, Death, DeliveryColumns};
 use crate::outbox::{OutboxError, now_ms};
 use crate::targets::client::{DeliveryError, TargetClient};
@@ -90,7 +91,7 @@ impl Delivery<'_> {
         let mut attempts = row.due.attempts;
         loop {
             let now = now_ms();
-            if now >= retry::deadline(row.due.policy, row.due.age_from_ms) {
+            if step::too_old(&row.due, now) {
                 self.die(
                     &row,
                     attempts,
@@ -105,15 +106,10 @@ impl Delivery<'_> {
                 return Ok(Ending::Pending("no time left in the invocation".to_owned()));
             }
             let limit = (*timeout).min(Duration::from_millis(left.unsigned_abs()));
-            let started = now_ms();
-            let result = match tokio::time::timeout(limit, client.deliver(&row.due.outgoing)).await
-            {
-                Ok(result) => result,
-                Err(_) => Err(DeliveryError::timeout(limit)),
-            };
+            let (started, result) = step::send(client, &row.due.outgoing, limit).await;
             attempts += 1;
-            let error = match result {
-                Ok(delivered) => {
+            match step::judge(&row.due, &self.backoff, attempts, result) {
+                Verdict::Delivered(delivered) => {
                     self.db(|c| rows::record_delivered(c, id, started, now_ms(), &delivered))?;
                     tracing::info!(
                         destination = %row.destination, rule = %row.due.outgoing.rule_name,
@@ -121,23 +117,12 @@ impl Delivery<'_> {
                     );
                     return Ok(Ending::Delivered);
                 }
-                Err(error) => error,
-            };
-            let decision = retry::decide(
-                row.due.policy,
-                &self.backoff,
-                attempts,
-                row.due.age_from_ms,
-                now_ms(),
-                &error,
-            );
-            match decision {
-                Decision::Dead(condition) => {
+                Verdict::Dead { error, condition } => {
                     self.die(&row, attempts, Some((started, &error)), condition)
                         .await?;
                     return Ok(Ending::Dead);
                 }
-                Decision::RetryAt(at_ms) => {
+                Verdict::RetryAt { at_ms, error } => {
                     tracing::warn!(
                         destination = %row.destination, event = %row.due.outgoing.event_id,
                         attempts, error = %error, "Delivery failed."
@@ -181,28 +166,16 @@ impl Delivery<'_> {
         attempt: Option<(i64, &DeliveryError)>,
         condition: Option<&'static str>,
     ) -> Result<(), OutboxError> {
-        let (code, message) = match attempt {
-            Some((_, error)) => (error.code.clone(), error.message.clone()),
-            None => (
-                String::new(),
-                "the event is older than the target allows".to_owned(),
-            ),
-        };
-        let cause = Cause {
-            code: &code,
-            message: &message,
+        let dead_letter_status = step::bury(
+            self.dead_letters,
+            &row.destination,
+            &row.due,
             attempts,
-            exhausted_retry_condition: condition,
-        };
-        let dead_letter_status = self
-            .dead_letters
-            .give_up(
-                &row.destination,
-                row.due.dead_letter_queue_url.as_deref(),
-                &row.due.outgoing,
-                &cause,
-            )
-            .await;
+            attempt.map(|(_, error)| error),
+            None,
+            condition,
+        )
+        .await;
         let death = Death {
             attempt,
             exhausted_retry_condition: condition,

@@ -24,11 +24,11 @@ use serde_json::json;
 use crate::config::{Config, remote_secrets};
 use crate::outbox::dlq::DeadLetters;
 use crate::outbox::retry::Backoff;
+use crate::service::BusEvent;
 use crate::service::accept::Acceptor;
 use crate::service::bus::{BusRules, Destinations};
 use crate::service::managed::{CONFIG_OWNER, managed_rules};
 use crate::service::metrics::Metrics;
-use crate::service::{BusEvent, Submission};
 use crate::targets::client::TargetClient;
 use deliver::{Delivery, Ending};
 
@@ -250,12 +250,7 @@ impl Handler {
                 return Ok(json!({ "status": "refused", "reason": err.to_string() }));
             }
         };
-        let (done, _) = tokio::sync::oneshot::channel();
-        let submission = Submission {
-            event_bus_name: self.event_bus_name.clone(),
-            events: vec![submission_event],
-            done,
-        };
+        let bus_name = self.event_bus_name.clone();
         let acceptor = Arc::clone(&self.acceptor);
         let connection = Arc::clone(&self.connection);
         let wanted = event_id.clone();
@@ -266,7 +261,7 @@ impl Handler {
             if let Err(err) = acceptor.sweep() {
                 tracing::error!("closing dedup windows failed: {err}");
             }
-            acceptor.accept(vec![submission])?;
+            acceptor.write([(bus_name.as_str(), std::slice::from_ref(&submission_event))])?;
             drop(acceptor);
             let connection = connection
                 .lock()

@@ -15,6 +15,7 @@
 pub(crate) mod dlq;
 pub mod rate;
 pub mod retry;
+pub(crate) mod step;
 pub(crate) mod store;
 pub mod worker;
 

@@ -1,6 +1,7 @@
 //! The outbox's rows: writing them ([`enqueue`]), the workers' claims and outcomes, and the
 //! [`Outbox`] handle that people and the CLI use to look and repair.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, params};
@@ -245,6 +246,34 @@ impl Outbox {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Per destination, the rows still to deliver (pending or in flight) and the dead ones: for
+    /// `/metrics` on every scrape, so only these states are counted, by the `outbox_state`
+    /// index; the cost follows what needs attention, not the delivered history (decision 0058).
+    pub fn unsettled_counts(&self) -> Result<BTreeMap<String, (u64, u64)>, OutboxError> {
+        let mut statement = self.connection.prepare(
+            "SELECT destination, state, COUNT(*) FROM outbox
+             WHERE state IN ('pending', 'in_flight', 'dead') GROUP BY destination, state",
+        )?;
+        let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                count(row, 2)?,
+            ))
+        })?;
+        for row in rows {
+            let (destination, state, n) = row?;
+            let entry = counts.entry(destination).or_default();
+            if state == "dead" {
+                entry.1 += n;
+            } else {
+                entry.0 += n;
+            }
+        }
+        Ok(counts)
     }
 
     /// Rows matching `filter`, newest first.

@@ -19,9 +19,10 @@ use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::dlq::{Cause, DeadLetters};
+use super::dlq::DeadLetters;
 use super::rate::TokenBucket;
-use super::retry::{self, Backoff, Decision};
+use super::retry::{self, Backoff};
+use super::step::{self, Verdict};
 use super::store::{self, Claim, Claimed, Parent, Settlement};
 use super::{OutboxError, now_ms};
 use crate::targets::Destination;
@@ -66,7 +67,10 @@ pub struct DeliveryOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutcomeKind {
     /// The target confirmed it.
-    Delivered,
+    Delivered {
+        /// Milliseconds from the event's acceptance to the target's confirmation.
+        after_ms: i64,
+    },
     /// The attempt failed; the next is due at this time (Unix ms).
     RetryScheduled {
         /// Unix ms.
@@ -398,9 +402,9 @@ impl Worker {
         }
         // Only destinations without threads or a rate limit get here (`in_flight` > 1).
         let now = now_ms();
-        let (too_old, due): (Vec<Claimed>, Vec<Claimed>) = chunk.into_iter().partition(|claimed| {
-            now >= retry::deadline(claimed.due.policy, claimed.due.age_from_ms)
-        });
+        let (too_old, due): (Vec<Claimed>, Vec<Claimed>) = chunk
+            .into_iter()
+            .partition(|claimed| step::too_old(&claimed.due, now));
         let sent = futures_util::future::join_all(
             due.iter().map(|claimed| self.send(&claimed.due.outgoing)),
         )
@@ -416,16 +420,9 @@ impl Worker {
         }
     }
 
-    /// Sends `outgoing` once, within the destination's timeout: when it started, and how it
-    /// ended.
+    /// Sends `outgoing` once, within the destination's timeout (see [`step::send`]).
     async fn send(&self, outgoing: &Outgoing) -> (i64, Result<Delivered, DeliveryError>) {
-        let started = now_ms();
-        let timeout = self.destination.timeout;
-        let result = match tokio::time::timeout(timeout, self.client.deliver(outgoing)).await {
-            Ok(result) => result,
-            Err(_) => Err(DeliveryError::timeout(timeout)),
-        };
-        (started, result)
+        step::send(&self.client, outgoing, self.destination.timeout).await
     }
 
     /// Makes one attempt at a claimed row (or defers it, or finds it too old) and says what to
@@ -433,7 +430,7 @@ impl Worker {
     async fn attempt(&mut self, claimed: Claimed) -> Unsettled {
         let id = claimed.due.outgoing.id;
         let now = now_ms();
-        if now >= retry::deadline(claimed.due.policy, claimed.due.age_from_ms) {
+        if step::too_old(&claimed.due, now) {
             return self
                 .die(claimed, None, Some(retry::MAXIMUM_EVENT_AGE_EXCEEDED))
                 .await;
@@ -477,8 +474,8 @@ impl Worker {
     ) -> Unsettled {
         let id = claimed.due.outgoing.id;
         let attempts = claimed.due.attempts + 1;
-        let error = match result {
-            Ok(delivered) => {
+        match step::judge(&claimed.due, &self.config.backoff, attempts, result) {
+            Verdict::Delivered(delivered) => {
                 tracing::debug!(
                     destination = %self.destination.name,
                     id,
@@ -486,29 +483,21 @@ impl Worker {
                     attempts,
                     "Alert delivered."
                 );
-                return Unsettled {
+                let finished = now_ms();
+                Unsettled {
                     settlement: Settlement::Delivered {
                         id,
                         started,
-                        finished: now_ms(),
+                        finished,
                         delivered,
                     },
                     attempts,
-                    kind: OutcomeKind::Delivered,
-                };
+                    kind: OutcomeKind::Delivered {
+                        after_ms: finished.saturating_sub(claimed.due.age_from_ms),
+                    },
+                }
             }
-            Err(error) => error,
-        };
-        let decision = retry::decide(
-            claimed.due.policy,
-            &self.config.backoff,
-            attempts,
-            claimed.due.age_from_ms,
-            now_ms(),
-            &error,
-        );
-        match decision {
-            Decision::RetryAt(at_ms) => {
+            Verdict::RetryAt { at_ms, error } => {
                 tracing::warn!(
                     destination = %self.destination.name,
                     id,
@@ -527,7 +516,9 @@ impl Worker {
                     kind: OutcomeKind::RetryScheduled { at_ms },
                 }
             }
-            Decision::Dead(condition) => self.die(claimed, Some((started, error)), condition).await,
+            Verdict::Dead { error, condition } => {
+                self.die(claimed, Some((started, error)), condition).await
+            }
         }
     }
 
@@ -540,31 +531,16 @@ impl Worker {
     ) -> Unsettled {
         let id = claimed.due.outgoing.id;
         let attempts = claimed.due.attempts + u32::from(attempt.is_some());
-        let (code, message) = match &attempt {
-            Some((_, error)) => (error.code.clone(), error.message.clone()),
-            None => {
-                let last = claimed.last_error.clone().unwrap_or_default();
-                match last.split_once(": ") {
-                    Some((code, message)) => (code.to_owned(), message.to_owned()),
-                    None => (String::new(), last),
-                }
-            }
-        };
-        let cause = Cause {
-            code: &code,
-            message: &message,
+        let dead_letter_status = step::bury(
+            &mut self.dead_letters,
+            &self.destination.name,
+            &claimed.due,
             attempts,
-            exhausted_retry_condition: condition,
-        };
-        let dead_letter_status = self
-            .dead_letters
-            .give_up(
-                &self.destination.name,
-                claimed.due.dead_letter_queue_url.as_deref(),
-                &claimed.due.outgoing,
-                &cause,
-            )
-            .await;
+            attempt.as_ref().map(|(_, error)| error),
+            claimed.last_error.as_deref(),
+            condition,
+        )
+        .await;
         Unsettled {
             settlement: Settlement::Dead {
                 id,

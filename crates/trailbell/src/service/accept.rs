@@ -37,6 +37,24 @@ impl Acceptor {
     /// Handles a batch of submissions in one transaction; answers each. Returns the number of
     /// alerts written, or the error every submission was answered with.
     pub fn accept(&mut self, batch: Vec<Submission>) -> Result<usize, String> {
+        let result = self.write(
+            batch
+                .iter()
+                .map(|submission| (submission.event_bus_name.as_str(), &submission.events[..])),
+        );
+        for submission in batch {
+            let _ = submission.done.send(result.clone().map(|_| ()));
+        }
+        result
+    }
+
+    /// Matches each bus's events and writes their alerts in one transaction, with no one to
+    /// answer (the Lambda, which answers its invocation itself). Returns the number of alerts
+    /// written.
+    pub fn write<'a>(
+        &mut self,
+        batch: impl IntoIterator<Item = (&'a str, &'a [BusEvent])>,
+    ) -> Result<usize, String> {
         let now_ms = outbox::now_ms();
         let buses = match self.buses.read() {
             Ok(buses) => buses.clone(),
@@ -49,13 +67,13 @@ impl Acceptor {
                 .transaction()
                 .map_err(|err| err.to_string())?;
             let mut messages = Vec::new();
-            for submission in &batch {
-                let Some(bus) = buses.get(&submission.event_bus_name) else {
+            for (bus_name, events) in batch {
+                let Some(bus) = buses.get(bus_name) else {
                     // A bus without rules (or created after the last rebuild): nothing matches.
-                    Metrics::bump(&metrics.events_in, submission.events.len() as u64);
+                    Metrics::bump(&metrics.events_in, events.len() as u64);
                     continue;
                 };
-                for event in &submission.events {
+                for event in events {
                     Metrics::bump(&metrics.events_in, 1);
                     accept_event(&tx, bus, event, now_ms, &metrics, &mut messages)
                         .map_err(|err| err.to_string())?;
@@ -68,9 +86,6 @@ impl Acceptor {
         })();
         self.metrics
             .store_written(result.as_ref().err().map(ToString::to_string));
-        for submission in batch {
-            let _ = submission.done.send(result.clone().map(|_| ()));
-        }
         result
     }
 

@@ -5,9 +5,20 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use prometheus_client::encoding::text::encode_registry;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::outbox::{DeliveryOutcome, OutcomeKind};
+
 /// Counters of the whole service; cheap to bump from any thread.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Histograms and `trailbell_build_info`, kept by `prometheus-client` (decision 0058).
+    pub graphs: Graphs,
     /// Events accepted onto a bus (PutEvents entries, events read by sources).
     pub events_in: AtomicU64,
     /// Events that could not be read (not JSON, too large) and were refused.
@@ -25,6 +36,108 @@ pub struct Metrics {
     /// Why the acceptor's last write failed; cleared by its next commit. `/health` answers 503
     /// while it is set.
     store_error: Mutex<Option<String>>,
+    /// The destinations being delivered to: their gauges read 0 when the outbox has nothing
+    /// for them, rather than vanishing.
+    destinations: Mutex<Vec<String>>,
+}
+
+/// The metrics `prometheus-client` keeps and encodes: latency histograms and the build's
+/// version. Observing is lock-free; encoding reads only these, never the store.
+#[derive(Debug)]
+pub struct Graphs {
+    /// How long a PutEvents request took to answer, in seconds (accepted events are committed
+    /// to the store by then).
+    pub put_events_seconds: Histogram,
+    /// Delivery outcomes by destination and outcome (`delivered`, `retried`, `dead`): bounded by
+    /// the configured destinations.
+    deliveries: Family<Vec<(String, String)>, Counter>,
+    /// Seconds from an event's acceptance to its alert's delivery, per destination.
+    accepted_to_delivered: HandOffs,
+    registry: Registry,
+}
+
+/// Label pairs (name, value).
+type Labels = Vec<(String, String)>;
+
+/// Hand-off histograms by label set, each made with [`hand_off_histogram`].
+type HandOffs = Family<Labels, Histogram, fn() -> Histogram>;
+
+/// Buckets for hand-off times: 10 ms to about 45 minutes (retries with backoff reach minutes).
+fn hand_off_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 4.0, 10))
+}
+
+impl Graphs {
+    /// Counts one outcome of the deliverer.
+    pub fn delivery(&self, outcome: &DeliveryOutcome) {
+        let name = match outcome.kind {
+            OutcomeKind::Delivered { after_ms } => {
+                #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
+                let seconds = after_ms.max(0) as f64 / 1000.0;
+                self.accepted_to_delivered
+                    .get_or_create(&vec![(
+                        "destination".to_owned(),
+                        outcome.destination.clone(),
+                    )])
+                    .observe(seconds);
+                "delivered"
+            }
+            OutcomeKind::RetryScheduled { .. } => "retried",
+            OutcomeKind::Dead => "dead",
+            // Not an attempt's end.
+            OutcomeKind::Deferred { .. } | OutcomeKind::Released => return,
+        };
+        self.deliveries
+            .get_or_create(&vec![
+                ("destination".to_owned(), outcome.destination.clone()),
+                ("outcome".to_owned(), name.to_owned()),
+            ])
+            .inc();
+    }
+}
+
+impl Default for Graphs {
+    fn default() -> Self {
+        // 1 ms to about 16 s: a commit is milliseconds, a stalled store seconds.
+        let put_events_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let build_info = Family::<Vec<(String, String)>, Gauge>::default();
+        build_info
+            .get_or_create(&vec![(
+                "version".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            )])
+            .set(1);
+        let mut registry = Registry::default();
+        registry.register(
+            "trailbell_put_events_duration_seconds",
+            "Time to answer a PutEvents request.",
+            put_events_seconds.clone(),
+        );
+        registry.register(
+            "trailbell_build_info",
+            "The running build; always 1.",
+            build_info,
+        );
+        let deliveries = Family::<Vec<(String, String)>, Counter>::default();
+        // Registered without `_total`: the encoder appends it to counters.
+        registry.register(
+            "trailbell_deliveries",
+            "Delivery outcomes (delivered, retried, dead), per destination.",
+            deliveries.clone(),
+        );
+        let accepted_to_delivered: HandOffs = Family::new_with_constructor(hand_off_histogram);
+        registry.register(
+            "trailbell_accepted_to_delivered_seconds",
+            "Time from an event's acceptance to its alert's delivery, per destination.",
+            accepted_to_delivered.clone(),
+        );
+        Graphs {
+            put_events_seconds,
+            deliveries,
+            accepted_to_delivered,
+            registry,
+        }
+    }
 }
 
 /// How one source is doing.
@@ -41,24 +154,22 @@ pub struct SourceStatus {
     pub failing: Option<String>,
 }
 
-/// Delivery counts from the outbox, read when `/metrics` is asked.
+/// Delivery counts from the outbox, read when `/metrics` is asked (indexed, see
+/// [`crate::outbox::Outbox::unsettled_counts`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
     /// Per destination.
     pub per_destination: BTreeMap<String, DestinationCounts>,
 }
 
-/// One destination's alerts by state.
+/// One destination's alerts that need attention, by state (delivered and retried ones are
+/// counted as they happen, in `trailbell_deliveries_total`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DestinationCounts {
-    /// Delivered.
-    pub delivered: u64,
     /// Waiting or in flight.
     pub pending: u64,
     /// Dead-lettered.
     pub dead: u64,
-    /// Attempts that failed and were retried.
-    pub retried: u64,
 }
 
 impl Metrics {
@@ -78,6 +189,13 @@ impl Metrics {
     pub fn store_written(&self, error: Option<String>) {
         if let Ok(mut current) = self.store_error.lock() {
             *current = error;
+        }
+    }
+
+    /// Records the destinations the deliverer now serves.
+    pub fn delivering_to(&self, names: Vec<String>) {
+        if let Ok(mut current) = self.destinations.lock() {
+            *current = names;
         }
     }
 
@@ -147,12 +265,7 @@ impl Metrics {
             load(&self.enqueued),
         );
         type Pick = fn(&DestinationCounts) -> u64;
-        let families: [(&str, &str, Pick); 4] = [
-            (
-                "trailbell_delivered",
-                "Alerts delivered, per destination.",
-                |c| c.delivered,
-            ),
+        let families: [(&str, &str, Pick); 2] = [
             (
                 "trailbell_pending",
                 "Alerts waiting for delivery, per destination.",
@@ -163,15 +276,16 @@ impl Metrics {
                 "Alerts dead-lettered, per destination.",
                 |c| c.dead,
             ),
-            (
-                "trailbell_retried",
-                "Delivery attempts that failed and were retried, per destination.",
-                |c| c.retried,
-            ),
         ];
+        let mut per_destination = deliveries.per_destination.clone();
+        if let Ok(names) = self.destinations.lock() {
+            for name in names.iter() {
+                per_destination.entry(name.clone()).or_default();
+            }
+        }
         for (name, help, pick) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for (destination, counts) in &deliveries.per_destination {
+            for (destination, counts) in &per_destination {
                 let _ = writeln!(
                     out,
                     "{name}{{destination=\"{}\"}} {}",
@@ -205,6 +319,8 @@ impl Metrics {
                 status.errors
             );
         }
+        // Without the OpenMetrics `# EOF`: the answer is Prometheus text 0.0.4.
+        let _ = encode_registry(&mut out, &self.graphs.registry);
         out
     }
 }

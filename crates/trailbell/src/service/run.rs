@@ -14,7 +14,7 @@ use super::Submission;
 use super::accept::{Acceptor, Buses};
 use super::bus::{BusError, BusRules, Destinations};
 pub use super::managed::{CONFIG_OWNER, managed_rules};
-use super::metrics::{DeliveryCounts, Metrics};
+use super::metrics::{DeliveryCounts, DestinationCounts, Metrics};
 use crate::api::{ApiAuth, ApiState};
 use crate::config::{Config, SourceSettings};
 use crate::outbox::{Deliverer, DelivererConfig, Outbox};
@@ -171,11 +171,10 @@ impl Service {
         };
         let buses: Buses = Arc::new(RwLock::new(HashMap::new()));
         let used = rebuild(&registry, &destinations, &buses)?;
-        let deliverer =
-            Deliverer::start(&store_path, used.clone(), DelivererConfig::default()).await?;
+        let metrics = Arc::new(Metrics::default());
+        let deliverer = start_delivery(&store_path, used.clone(), &metrics).await?;
         let deliverer = Arc::new(tokio::sync::Mutex::new(Some(deliverer)));
 
-        let metrics = Arc::new(Metrics::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (submissions, receiver) = mpsc::channel::<Submission>(1024);
 
@@ -191,8 +190,11 @@ impl Service {
             destinations.clone(),
             Arc::clone(&buses),
             used,
-            store_path.clone(),
-            Arc::clone(&deliverer),
+            DeliverySlot {
+                store_path: store_path.clone(),
+                deliverer: Arc::clone(&deliverer),
+                metrics: Arc::clone(&metrics),
+            },
             shutdown_rx.clone(),
         ))];
 
@@ -398,6 +400,38 @@ fn rebuild(
     Ok(used.into_values().collect())
 }
 
+/// Where the running deliverer is kept, and what a restarted one needs.
+struct DeliverySlot {
+    store_path: PathBuf,
+    deliverer: Arc<tokio::sync::Mutex<Option<Deliverer>>>,
+    metrics: Arc<Metrics>,
+}
+
+/// Starts delivery to `used` with its outcomes counted in `metrics`.
+async fn start_delivery(
+    store_path: &Path,
+    used: Vec<Destination>,
+    metrics: &Arc<Metrics>,
+) -> Result<Deliverer, crate::outbox::OutboxError> {
+    metrics.delivering_to(used.iter().map(|d| d.name.clone()).collect());
+    let deliverer = Deliverer::start(store_path, used, DelivererConfig::default()).await?;
+    let mut outcomes = deliverer.subscribe();
+    let metrics = Arc::clone(metrics);
+    // Ends when the deliverer is dropped (its sender closes).
+    tokio::spawn(async move {
+        loop {
+            match outcomes.recv().await {
+                Ok(outcome) => metrics.graphs.delivery(&outcome),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "Delivery outcomes were not counted.");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(deliverer)
+}
+
 /// Recompiles on every registry change; restarts the deliverer when the set of destinations
 /// changed (a rule put through the API may name a new SNS topic or SQS queue).
 async fn watch_registry(
@@ -405,10 +439,14 @@ async fn watch_registry(
     destinations: Destinations,
     buses: Buses,
     mut used: Vec<Destination>,
-    store_path: PathBuf,
-    deliverer: Arc<tokio::sync::Mutex<Option<Deliverer>>>,
+    slot: DeliverySlot,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let DeliverySlot {
+        store_path,
+        deliverer,
+        metrics,
+    } = slot;
     let mut changes = registry.subscribe();
     loop {
         tokio::select! {
@@ -435,8 +473,7 @@ async fn watch_registry(
             if let Some(old) = slot.take() {
                 old.shutdown().await;
             }
-            match Deliverer::start(&store_path, now_used.clone(), DelivererConfig::default()).await
-            {
+            match start_delivery(&store_path, now_used.clone(), &metrics).await {
                 Ok(started) => *slot = Some(started),
                 Err(err) => tracing::error!("restarting delivery failed: {err}"),
             }
@@ -642,15 +679,13 @@ fn health_problems(store_path: &Path, metrics: &Metrics) -> Vec<String> {
 fn delivery_counts(store_path: &Path) -> DeliveryCounts {
     let mut counts = DeliveryCounts::default();
     // Best effort: a scrape while the store is busy shows no delivery counts rather than failing.
-    let Ok(rows) = Outbox::open(store_path).and_then(|outbox| outbox.status()) else {
+    let Ok(rows) = Outbox::open(store_path).and_then(|outbox| outbox.unsettled_counts()) else {
         return counts;
     };
-    for row in rows {
-        let entry = counts.per_destination.entry(row.destination).or_default();
-        entry.delivered += row.delivered;
-        entry.dead += row.dead;
-        entry.pending += row.pending + row.in_flight;
-        entry.retried += row.retried;
+    for (destination, (pending, dead)) in rows {
+        counts
+            .per_destination
+            .insert(destination, DestinationCounts { pending, dead });
     }
     counts
 }

@@ -11,14 +11,7 @@ use std::io::Write as _;
 
 use recorder::{Recorder, Reply};
 use serde_json::{Value, json};
-use service::{ServiceProcess, api_answer, put_events, webhook_config};
-
-const DOOR_RULE: &str = r#"
-[[rules]]
-Name = "door"
-EventPattern = '{"source": ["test.door"]}'
-Targets = [{ Id = "whole", Arn = "hook" }]
-"#;
+use service::{DOOR_RULE, ServiceProcess, api_answer, put_events, webhook_config};
 
 /// `depth` arrays around a number.
 fn nested(depth: usize) -> String {
@@ -37,12 +30,7 @@ fn unreadable_values() -> Vec<(&'static str, String)> {
 }
 
 async fn metric(service: &ServiceProcess, name: &str) -> u64 {
-    let text = reqwest::get(service.url("/metrics"))
-        .await
-        .expect("/metrics answers")
-        .text()
-        .await
-        .expect("text");
+    let text = service::metrics_text(service).await;
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
         .and_then(|value| value.trim().parse().ok())
@@ -219,12 +207,7 @@ async fn a_file_gives_the_same_alerts_to_scan_and_to_a_watched_directory() {
 async fn wait_for_metric(service: &ServiceProcess, name: &str, want: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let text = reqwest::get(service.url("/metrics"))
-            .await
-            .expect("/metrics answers")
-            .text()
-            .await
-            .expect("text");
+        let text = service::metrics_text(service).await;
         let value = text
             .lines()
             .find_map(|line| line.strip_prefix(&format!("{name} ")))

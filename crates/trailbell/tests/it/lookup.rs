@@ -298,12 +298,7 @@ fn alerts_for_sign_ins(service: &ServiceProcess) -> Vec<Value> {
 
 /// `/metrics` as name{labels} → value.
 async fn metrics(service: &ServiceProcess) -> HashMap<String, f64> {
-    let text = reqwest::get(service.url("/metrics"))
-        .await
-        .expect("/metrics answers")
-        .text()
-        .await
-        .expect("a body");
+    let text = service::metrics_text(service).await;
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {

@@ -20,6 +20,7 @@ mod first_hour;
 mod lambda;
 mod layering;
 mod lookup;
+mod metrics;
 mod model;
 mod outbox;
 mod rules;

@@ -21,7 +21,13 @@ pub(super) async fn dispatch(
     body: &[u8],
 ) -> Result<Value, AwsError> {
     let answer = match action {
-        "PutEvents" => events::put_events(state, parse(body)?).await,
+        "PutEvents" => {
+            let started = std::time::Instant::now();
+            let answer = events::put_events(state, parse(body)?).await;
+            let seconds = started.elapsed().as_secs_f64();
+            state.metrics.graphs.put_events_seconds.observe(seconds);
+            answer
+        }
         "TestEventPattern" => events::test_event_pattern(parse(body)?),
         "PutRule" => rules::put_rule(state, parse(body)?).await,
         "DescribeRule" => rules::describe_rule(state, parse(body)?).await,

@@ -242,6 +242,27 @@ pub async fn put_events(address: &str, entries: serde_json::Value) -> serde_json
     body
 }
 
+/// The service's `/metrics` answer.
+pub async fn metrics_text(service: &ServiceProcess) -> String {
+    reqwest::get(service.url("/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("a body")
+}
+
+/// A service with one webhook destination at `hook_url` and `rules`, its data in a new temporary
+/// directory (returned: the service's data lives as long as it).
+pub fn start_with_webhook(hook_url: &str, rules: &str) -> (tempfile::TempDir, ServiceProcess) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = ServiceProcess::start(
+        Some(&webhook_config(hook_url, rules)),
+        &dir.path().join("data"),
+    );
+    (dir, service)
+}
+
 /// A PutEvents entry carrying the `detail` of the fixture `rules/events/<name>.json`.
 pub fn entry_from_fixture(name: &str) -> serde_json::Value {
     let path: PathBuf = crate::common::workspace_root().join(format!("rules/events/{name}.json"));
@@ -253,6 +274,14 @@ pub fn entry_from_fixture(name: &str) -> serde_json::Value {
         "Detail": event["detail"].to_string(),
     })
 }
+
+/// A rule sending events of source `test.door` whole to the destination `hook`.
+pub const DOOR_RULE: &str = r#"
+[[rules]]
+Name = "door"
+EventPattern = '{"source": ["test.door"]}'
+Targets = [{ Id = "whole", Arn = "hook" }]
+"#;
 
 /// A configuration with authentication off (loopback), one webhook destination and `rules`.
 pub fn webhook_config(url: &str, rules: &str) -> String {
