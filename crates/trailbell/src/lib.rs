@@ -17,6 +17,17 @@
 //!
 //! The command line itself (`src/cli/`, `src/main.rs`) belongs to the binary.
 
+/// Items of the service build only (`--features service`, the default): gated in one block
+/// rather than an attribute each (docs/decisions/0061-build-features.md).
+macro_rules! service_only {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "service")]
+            $item
+        )*
+    };
+}
+
 pub mod alert;
 pub mod api;
 pub mod cloudtrail;

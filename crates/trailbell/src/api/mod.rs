@@ -3,19 +3,15 @@
 //! events go to the service as [`crate::service::Submission`]s. See
 //! docs/decisions/0007-eventbridge-api.md.
 
-#[cfg(feature = "service")]
-mod actions;
-#[cfg(feature = "service")]
-pub mod connections;
-#[cfg(feature = "service")]
-mod error;
 mod limits;
-#[cfg(feature = "service")]
-mod replay;
-#[cfg(feature = "service")]
-mod server;
-#[cfg(feature = "service")]
-pub mod sigv4;
+service_only! {
+    mod actions;
+    pub mod connections;
+    mod error;
+    mod replay;
+    mod server;
+    pub mod sigv4;
+}
 
 #[cfg(feature = "service")]
 pub use error::AwsError;

@@ -13,27 +13,24 @@
 //! Every change to buses, rules or targets bumps a counter that [`Registry::subscribe`] watches,
 //! so the service knows when to recompile matchers ([`Registry::rules_for_bus`]).
 
-#[cfg(feature = "service")]
-mod archives;
-#[cfg(feature = "service")]
-mod buses;
 mod limits;
-#[cfg(feature = "service")]
-mod model;
-#[cfg(feature = "service")]
-mod rules;
-#[cfg(feature = "service")]
-mod targets;
+service_only! {
+    mod archives;
+    mod buses;
+    mod model;
+    mod rules;
+    mod targets;
+}
 
 #[cfg(feature = "service")]
 use std::path::Path;
 #[cfg(feature = "service")]
 use std::sync::{Arc, Mutex, MutexGuard};
 
-#[cfg(feature = "service")]
-use rusqlite::Connection;
-#[cfg(feature = "service")]
-use tokio::sync::watch;
+service_only! {
+    use rusqlite::Connection;
+    use tokio::sync::watch;
+}
 
 #[cfg(feature = "service")]
 pub use archives::ArchiveFilter;
@@ -43,10 +40,10 @@ pub use model::{
     ArchiveInfo, BusInfo, HttpParameters, InputTransformer, ReplayInfo, ReplayState, RuleState,
     StoredRule, StoredTarget, retry_policy_serde,
 };
-#[cfg(feature = "service")]
-pub use rules::RuleUpdate;
-#[cfg(feature = "service")]
-pub use targets::FailedTarget;
+service_only! {
+    pub use rules::RuleUpdate;
+    pub use targets::FailedTarget;
+}
 
 /// Why a registry call failed. The messages of the first variants are EventBridge's, meant for
 /// API callers; each variant maps to one EventBridge error type.

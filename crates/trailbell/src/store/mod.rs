@@ -3,13 +3,12 @@
 //! their definitions are the ordered steps of [`migrations`], which the first [`open`] of an older
 //! store applies (docs/decisions/0046-store-migrations.md).
 
-#[cfg(feature = "service")]
-mod checkpoint;
 mod durability;
-#[cfg(feature = "service")]
-pub mod guard;
-#[cfg(feature = "service")]
-mod migrations;
+service_only! {
+    mod checkpoint;
+    pub mod guard;
+    mod migrations;
+}
 
 #[cfg(feature = "service")]
 pub use checkpoint::{CheckpointProgress, Checkpointer, checkpoint};
@@ -17,10 +16,10 @@ pub use durability::Durability;
 #[cfg(feature = "service")]
 pub use migrations::{MigrationError, VERSION};
 
-#[cfg(feature = "service")]
-use std::path::Path;
-#[cfg(feature = "service")]
-use std::time::Duration;
+service_only! {
+    use std::path::Path;
+    use std::time::Duration;
+}
 
 #[cfg(feature = "service")]
 use rusqlite::Connection;

@@ -31,26 +31,20 @@
 //! Files touched: the new folder, this file, `config/file.rs`, the docs and the test (plus
 //! `service/payload.rs` for a new payload kind).
 
-#[cfg(feature = "service")]
-pub mod aws;
 pub mod card;
-#[cfg(feature = "service")]
-pub mod client;
 pub mod eventbridge;
-#[cfg(feature = "service")]
-pub mod file;
-#[cfg(feature = "service")]
-pub mod http;
 pub mod securityhub;
 pub mod slack;
-#[cfg(feature = "service")]
-pub mod sns;
-#[cfg(feature = "service")]
-pub mod sqs;
-#[cfg(feature = "service")]
-pub mod stdout;
-#[cfg(feature = "service")]
-pub mod webhook;
+service_only! {
+    pub mod aws;
+    pub mod client;
+    pub mod file;
+    pub mod http;
+    pub mod sns;
+    pub mod sqs;
+    pub mod stdout;
+    pub mod webhook;
+}
 
 use std::path::PathBuf;
 use std::time::Duration;
