@@ -69,7 +69,10 @@ impl From<RegistryError> for AwsError {
             RegistryError::ManagedRule(_) => "ManagedRuleException",
             RegistryError::LimitExceeded(_) => "LimitExceededException",
             RegistryError::IllegalStatus(_) => "IllegalStatusException",
-            RegistryError::Open(_) | RegistryError::Store(_) | RegistryError::Corrupt(_) => {
+            RegistryError::Open(_)
+            | RegistryError::Store(_)
+            | RegistryError::Corrupt(_)
+            | RegistryError::Metadata { .. } => {
                 return AwsError::internal(&err);
             }
         };

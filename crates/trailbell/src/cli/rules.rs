@@ -164,7 +164,7 @@ fn import_sigma(args: &ImportSigmaArgs) -> anyhow::Result<ExitCode> {
         let rule = match trailbell::rules::sigma::convert(&stem, &text) {
             Ok(rule) => rule,
             Err(why) => {
-                refused.push((file.clone(), why));
+                refused.push((file.clone(), why.to_string()));
                 continue;
             }
         };

@@ -53,7 +53,7 @@ pub fn convert(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
             let filter = filter.trim();
             FilterPattern::parse(filter)
                 .with_context(|| format!("invalid filter pattern in {display}"))?;
-            event_pattern_for_filter(filter)
+            event_pattern_for_filter(filter).map_err(|err| err.to_string())
         }
         Language::FilterPattern => {
             let pattern = event_pattern

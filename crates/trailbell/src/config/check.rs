@@ -1,15 +1,14 @@
-//! The checks that need more than the file: rule packs readable, target inputs valid.
+//! The checks that need more than the file: rule packs readable, rules within the buses' limits.
+//! (Each rule and target was checked as it was read, by the model's constructors.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Config, ConfigTarget, RulePackSettings};
+use super::{Config, RulePackSettings};
 use crate::rules::{FileProblem, RulePack, RulesError};
-use crate::transform::TargetInput;
 
 /// Every problem [`Config::load`] could not see: rule packs that cannot be read (each of their
-/// problems), targets whose `Input`, `InputPath` or `InputTransformer` EventBridge would
-/// refuse, and buses whose configured rules exceed `[service]`'s rule limits.
+/// problems), and buses whose configured rules exceed `[service]`'s rule limits.
 pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
     let mut problems = Vec::new();
     // Per bus: rules and `$or` combinations, as the registry counts them.
@@ -34,15 +33,14 @@ pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
             }
         }
         check_pack(file, index, pack, &mut problems);
-        check_targets(
-            file,
-            &format!("rule_packs[{index}]"),
-            &pack.targets,
-            &mut problems,
-        );
     }
-    for rule in &config.rules {
-        tally(&rule.event_bus_name, &rule.event_pattern, &mut per_bus);
+    for settings in &config.rules {
+        let rule = &settings.rule;
+        tally(
+            rule.event_bus_name(),
+            rule.event_pattern().unwrap_or_default(),
+            &mut per_bus,
+        );
     }
     let limits = config.service.rule_limits;
     for (bus, (rules, combinations)) in &per_bus {
@@ -67,14 +65,6 @@ pub fn check(file: &str, config: &Config) -> Vec<FileProblem> {
                 ),
             ));
         }
-    }
-    for (index, rule) in config.rules.iter().enumerate() {
-        check_targets(
-            file,
-            &format!("rules[{index}]"),
-            &rule.targets,
-            &mut problems,
-        );
     }
     problems
 }
@@ -106,27 +96,6 @@ pub fn validate(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) ->
                 check_pack(file, index, pack, &mut problems);
             }
             problems
-        }
-    }
-}
-
-fn check_targets(
-    file: &str,
-    path: &str,
-    targets: &[ConfigTarget],
-    problems: &mut Vec<FileProblem>,
-) {
-    for (index, target) in targets.iter().enumerate() {
-        if let Err(err) = TargetInput::new(
-            target.input.as_deref(),
-            target.input_path.as_deref(),
-            target.input_transformer.as_ref(),
-        ) {
-            problems.push(FileProblem::new(
-                file,
-                format!("{path}.Targets[{index}]"),
-                err.to_string(),
-            ));
         }
     }
 }

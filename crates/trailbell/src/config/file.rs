@@ -2,29 +2,28 @@
 //! source) is read on its own with serde, so that one pass reports every problem, each with the
 //! item's key path; then the references between items are checked.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::{Table, Value};
-use trailbell_pattern::Pattern;
 
 use super::secret_ref::resolve_secret;
 use super::{
-    ApiSettings, Config, ConfigError, ConfigRule, ConfigTarget, DEFAULT_PORT, RulePackSettings,
+    ApiSettings, Config, ConfigError, DEFAULT_PORT, RulePackSettings, RuleSettings,
     ServiceSettings, SourceSettings,
 };
-use crate::model;
+use crate::model::{RuleExtras, RuleField, RuleFields, RuleSpec};
 use crate::noise::NoiseSettings;
+use crate::registry::MAX_TARGETS_PER_RULE;
 use crate::rules::{FileProblem, Severity};
-use crate::targets::eventbridge::EventBridgeDestination;
-use crate::targets::securityhub::SecurityHubDestination;
+use crate::secret::Secret;
+use crate::targets::settings::SettingsReader;
 use crate::targets::{
-    Destination, DestinationKind, FileDestination, LineFormat, MAX_IN_FLIGHT, RetryPolicy,
-    SlackDestination, SnsDestination, SqsDestination, StdoutDestination, WebhookAuth,
-    WebhookDestination,
+    Destination, DestinationKind, MAX_IN_FLIGHT, RetryPolicy, TargetFields, TargetSpec,
+    read_destination_kind,
 };
 use crate::transform::InputTransformer;
 
@@ -38,12 +37,6 @@ const TOP_KEYS: &[&str] = &[
 ];
 /// The shortest API secret key accepted.
 const MIN_SECRET_CHARS: usize = 16;
-
-const RULE_STATES: &[&str] = &[
-    "ENABLED",
-    "DISABLED",
-    "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
-];
 
 /// Parses a configuration's text; `file` names it in problems, `env` resolves `env:` secrets.
 ///
@@ -138,7 +131,7 @@ pub(super) fn read(
     // Targets must name a destination or an AWS ARN; those naming a dropped optional destination
     // are left out.
     let known: HashSet<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
-    let check_targets = |reader: &mut Reader<'_>, path: &str, targets: &mut Vec<ConfigTarget>| {
+    let check_targets = |reader: &mut Reader<'_>, path: &str, targets: &mut Vec<TargetSpec>| {
         targets.retain(|target| !dropped.contains(&target.arn));
         for (index, target) in targets.iter().enumerate() {
             if !known.contains(target.arn.as_str())
@@ -165,13 +158,11 @@ pub(super) fn read(
     let mut names = HashSet::new();
     for (index, rule) in rules.iter_mut().enumerate() {
         check_targets(&mut reader, &format!("rules[{index}]"), &mut rule.targets);
-        if !names.insert((rule.event_bus_name.clone(), rule.name.clone())) {
+        let (bus, name) = (rule.rule.event_bus_name(), rule.rule.name());
+        if !names.insert((bus.to_owned(), name.to_owned())) {
             reader.problem(
                 &format!("rules[{index}].Name"),
-                format!(
-                    "a rule named {:?} is already on the bus {:?}",
-                    rule.name, rule.event_bus_name
-                ),
+                format!("a rule named {name:?} is already on the bus {bus:?}"),
             );
         }
     }
@@ -456,7 +447,8 @@ impl Reader<'_> {
         })
     }
 
-    /// `Some(None)`: an optional destination whose secret is not set, left out.
+    /// `Some(None)`: an optional destination whose secret is not set, left out. The keys every
+    /// destination has are read here; the kind's own, by its reader in `targets/<kind>/`.
     fn destination(
         &mut self,
         name: &str,
@@ -465,7 +457,7 @@ impl Reader<'_> {
     ) -> Option<Option<Destination>> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
-        struct Raw {
+        struct Common {
             #[serde(rename = "type")]
             kind: String,
             #[serde(default)]
@@ -473,48 +465,31 @@ impl Reader<'_> {
             rate_limit_per_second: Option<f64>,
             timeout: Option<String>,
             max_in_flight: Option<usize>,
-            // slack
-            webhook_url: Option<String>,
-            token: Option<String>,
-            channel: Option<String>,
-            api_base_url: Option<String>,
-            // sns
-            topic_arn: Option<String>,
-            #[serde(default)]
-            chatbot_format: bool,
-            // sqs
-            queue_url: Option<String>,
-            message_group_id: Option<String>,
-            // eventbridge
-            event_bus_arn: Option<String>,
-            // securityhub
-            region: Option<String>,
-            // sns, sqs, eventbridge, securityhub
-            endpoint_url: Option<String>,
-            // webhook
-            endpoint: Option<String>,
-            #[serde(default)]
-            headers: BTreeMap<String, String>,
-            api_key: Option<ApiKey>,
-            basic: Option<Basic>,
-            // stdout, file
-            format: Option<String>,
-            path: Option<PathBuf>,
         }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct ApiKey {
-            header: String,
-            value: String,
-        }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Basic {
-            username: String,
-            password: String,
-        }
+        const COMMON_KEYS: &[&str] = &[
+            "type",
+            "optional",
+            "rate_limit_per_second",
+            "timeout",
+            "max_in_flight",
+        ];
         let path = format!("destinations.{name}");
-        let raw: Raw = typed(self, &path, value)?;
+        let (common, own) = match value {
+            Value::Table(table) => {
+                let (mut common, mut own) = (Table::new(), Table::new());
+                for (key, value) in table {
+                    let part = if COMMON_KEYS.contains(&key.as_str()) {
+                        &mut common
+                    } else {
+                        &mut own
+                    };
+                    part.insert(key.clone(), value.clone());
+                }
+                (Value::Table(common), Value::Table(own))
+            }
+            other => (other.clone(), Value::Table(Table::new())),
+        };
+        let raw: Common = typed(self, &path, &common)?;
         if name.is_empty()
             || !name
                 .chars()
@@ -526,151 +501,22 @@ impl Reader<'_> {
             );
         }
         let before = self.problems.len();
-        let mut missing_secret = None;
-        let mut secret =
-            |reader: &mut Self, key: &str, reference: &str| match resolve_secret(reference, env) {
-                Ok(secret) => Some(secret),
-                Err(reason) => {
-                    if raw.optional {
-                        missing_secret = Some(reason);
-                    } else {
-                        reader.problem(&format!("{path}.{key}"), reason.to_string());
-                    }
-                    None
-                }
-            };
-        let required = |reader: &mut Self, key: &str, value: &Option<String>| {
-            if value.is_none() {
-                reader.problem(&format!("{path}.{key}"), "missing");
-            }
-            value.clone()
+        let mut kind_reader = KindReader {
+            reader: self,
+            path: &path,
+            keys: own,
+            env,
+            optional: raw.optional,
+            missing_secret: None,
         };
-        let kind = match raw.kind.as_str() {
-            "slack" => match (&raw.webhook_url, &raw.token) {
-                (Some(url), None) => secret(self, "webhook_url", url)
-                    .map(|url| DestinationKind::Slack(SlackDestination::Webhook { url })),
-                (None, Some(token)) => {
-                    let token = secret(self, "token", token);
-                    let channel = required(self, "channel", &raw.channel);
-                    token.zip(channel).map(|(token, channel)| {
-                        DestinationKind::Slack(SlackDestination::Api {
-                            token,
-                            channel,
-                            api_base_url: raw
-                                .api_base_url
-                                .clone()
-                                .unwrap_or_else(|| "https://slack.com/api".to_owned()),
-                        })
-                    })
-                }
-                _ => {
-                    self.problem(
-                        &path,
-                        "a slack destination has webhook_url, or token and channel",
-                    );
-                    None
-                }
-            },
-            "sns" => required(self, "topic_arn", &raw.topic_arn).map(|topic_arn| {
-                DestinationKind::Sns(SnsDestination {
-                    topic_arn,
-                    chatbot_format: raw.chatbot_format,
-                    endpoint_url: raw.endpoint_url.clone(),
-                })
-            }),
-            "sqs" => required(self, "queue_url", &raw.queue_url).map(|queue_url| {
-                DestinationKind::Sqs(SqsDestination {
-                    queue_url,
-                    message_group_id: raw.message_group_id.clone(),
-                    endpoint_url: raw.endpoint_url.clone(),
-                })
-            }),
-            "securityhub" => Some(DestinationKind::SecurityHub(SecurityHubDestination {
-                region: raw.region.clone(),
-                endpoint_url: raw.endpoint_url.clone(),
-            })),
-            "eventbridge" => required(self, "event_bus_arn", &raw.event_bus_arn)
-                .and_then(|arn| match crate::targets::eventbridge::bus_region(&arn) {
-                    Ok(_) => Some(arn),
-                    Err(reason) => {
-                        self.problem(&format!("{path}.event_bus_arn"), reason);
-                        None
-                    }
-                })
-                .map(|arn| {
-                    DestinationKind::EventBridge(EventBridgeDestination {
-                        event_bus_arn: arn,
-                        endpoint_url: raw.endpoint_url.clone(),
-                    })
-                }),
-            "webhook" => {
-                let endpoint = required(self, "endpoint", &raw.endpoint)
-                    .and_then(|endpoint| secret(self, "endpoint", &endpoint));
-                let mut headers = Vec::new();
-                for (header, value) in &raw.headers {
-                    if let Some(value) = secret(self, &format!("headers.{header}"), value) {
-                        headers.push((header.clone(), value));
-                    }
-                }
-                let auth = match (&raw.api_key, &raw.basic) {
-                    (Some(_), Some(_)) => {
-                        self.problem(&path, "api_key and basic cannot both be set");
-                        None
-                    }
-                    (Some(key), None) => {
-                        secret(self, "api_key.value", &key.value).map(|value| WebhookAuth::ApiKey {
-                            header: key.header.clone(),
-                            value,
-                        })
-                    }
-                    (None, Some(basic)) => {
-                        secret(self, "basic.password", &basic.password).map(|password| {
-                            WebhookAuth::Basic {
-                                username: basic.username.clone(),
-                                password,
-                            }
-                        })
-                    }
-                    (None, None) => None,
-                };
-                endpoint.map(|endpoint| {
-                    DestinationKind::Webhook(WebhookDestination {
-                        endpoint,
-                        headers,
-                        auth,
-                    })
-                })
-            }
-            "stdout" => match raw.format.as_deref() {
-                None | Some("text") => Some(LineFormat::Text),
-                Some("json") => Some(LineFormat::Json),
-                Some(other) => {
-                    self.problem(
-                        &format!("{path}.format"),
-                        format!("{other:?}: expected \"text\" or \"json\""),
-                    );
-                    None
-                }
-            }
-            .map(|format| DestinationKind::Stdout(StdoutDestination { format })),
-            "file" => match &raw.path {
-                Some(file) => Some(DestinationKind::File(FileDestination {
-                    path: file.clone(),
-                })),
-                None => {
-                    self.problem(&format!("{path}.path"), "missing");
-                    None
-                }
-            },
-            other => {
-                self.problem(
-                    &format!("{path}.type"),
-                    format!("{other:?}: expected one of slack, sns, sqs, webhook, stdout, file, securityhub, eventbridge"),
-                );
+        let kind = match read_destination_kind(&raw.kind, &mut kind_reader) {
+            Ok(kind) => kind,
+            Err(message) => {
+                kind_reader.reader.problem(&format!("{path}.type"), message);
                 None
             }
         };
-        if let Some(reason) = missing_secret {
+        if let Some(reason) = kind_reader.missing_secret {
             self.left_out.push(super::LeftOut {
                 destination: name.to_owned(),
                 reason: reason.to_string(),
@@ -699,9 +545,7 @@ impl Reader<'_> {
                 None
             }
             Some(rate) => Some(rate),
-            // Slack accepts about one message per second per webhook or channel.
-            None if raw.kind == "slack" => Some(1.0),
-            None => None,
+            None => kind.as_ref().and_then(DestinationKind::default_rate_limit),
         };
         if let Some(count) = raw.max_in_flight
             && !(1..=MAX_IN_FLIGHT).contains(&count)
@@ -725,72 +569,56 @@ impl Reader<'_> {
         })
     }
 
-    fn targets(&mut self, path: &str, raw: Vec<RawTarget>) -> Vec<ConfigTarget> {
+    fn targets(&mut self, path: &str, raw: Vec<RawTarget>) -> Vec<TargetSpec> {
         let mut targets = Vec::new();
         let mut ids = HashSet::new();
+        let count = raw.len();
         for (index, target) in raw.into_iter().enumerate() {
             let at = format!("{path}.Targets[{index}]");
-            if !valid_name(&target.id) {
-                self.problem(
-                    &format!("{at}.Id"),
-                    format!(
-                        "{:?}: use 1 to 64 letters, digits, '.', '-' or '_'",
-                        target.id
-                    ),
-                );
-            }
             if !ids.insert(target.id.clone()) {
                 self.problem(
                     &format!("{at}.Id"),
                     format!("{:?} is used twice", target.id),
                 );
             }
-            let retry_policy = match target.retry_policy {
-                None => RetryPolicy::default(),
-                Some(policy) => RetryPolicy::new(
-                    policy.maximum_retry_attempts.map(i64::from),
-                    policy.maximum_event_age_in_seconds.map(i64::from),
-                )
-                .unwrap_or_else(|errors| {
-                    for error in errors {
-                        self.problem(
-                            &format!("{at}.RetryPolicy.{}", error.field.name()),
-                            error.to_string(),
-                        );
-                    }
-                    RetryPolicy::default()
-                }),
-            };
-            if let Some(dead_letter) = &target.dead_letter_config
-                && !dead_letter.arn.starts_with("arn:aws:sqs:")
-            {
-                self.problem(
-                    &format!("{at}.DeadLetterConfig.Arn"),
-                    "must be an SQS queue ARN (arn:aws:sqs:region:account:name)",
-                );
-            }
-            if !model::at_most_one_input(
-                target.input.is_some(),
-                target.input_path.is_some(),
-                target.input_transformer.is_some(),
-            ) {
-                self.problem(&at, model::ONLY_ONE_INPUT);
-            }
-            targets.push(ConfigTarget {
+            let default = RetryPolicy::default();
+            let fields = TargetFields {
                 id: target.id,
                 arn: target.arn,
                 input: target.input,
                 input_path: target.input_path,
                 input_transformer: target.input_transformer,
-                retry_policy,
+                retry_policy: Some(target.retry_policy.map_or(default, |policy| {
+                    RetryPolicy {
+                        maximum_retry_attempts: policy
+                            .maximum_retry_attempts
+                            .unwrap_or(default.maximum_retry_attempts),
+                        maximum_event_age_seconds: policy
+                            .maximum_event_age_in_seconds
+                            .unwrap_or(default.maximum_event_age_seconds),
+                    }
+                })),
                 dead_letter_arn: target.dead_letter_config.map(|d| d.arn),
-                message_group_id: target.sqs_parameters.map(|p| p.message_group_id),
-            });
+                sqs_message_group_id: target.sqs_parameters.map(|p| p.message_group_id),
+                ..TargetFields::default()
+            };
+            match TargetSpec::new(fields) {
+                Ok(target) => targets.push(target),
+                Err(errors) => {
+                    for error in errors {
+                        let key = match error.path() {
+                            field if field.is_empty() => at.clone(),
+                            field => format!("{at}.{field}"),
+                        };
+                        self.problem(&key, error.to_string());
+                    }
+                }
+            }
         }
-        if targets.len() > 5 {
+        if count > MAX_TARGETS_PER_RULE {
             self.problem(
                 &format!("{path}.Targets"),
-                "a rule has at most 5 targets, as in EventBridge",
+                format!("a rule has at most {MAX_TARGETS_PER_RULE} targets, as in EventBridge"),
             );
         }
         targets
@@ -817,7 +645,7 @@ impl Reader<'_> {
         })
     }
 
-    fn rule(&mut self, path: &str, value: &Value) -> Option<ConfigRule> {
+    fn rule(&mut self, path: &str, value: &Value) -> Option<RuleSettings> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Raw {
@@ -845,37 +673,19 @@ impl Reader<'_> {
             targets: Vec<RawTarget>,
         }
         let raw: Raw = typed(self, path, value)?;
-        if !valid_name(&raw.name) {
-            self.problem(
-                &format!("{path}.Name"),
-                format!(
-                    "{:?}: use 1 to 64 letters, digits, '.', '-' or '_'",
-                    raw.name
-                ),
-            );
-        }
         let filter_beside = raw.event_pattern.is_some();
+        let mut filter_failed = false;
         let event_pattern = match (raw.event_pattern, &raw.filter_pattern) {
-            (Some(pattern), _) => {
-                if let Err(err) = Pattern::parse(&pattern) {
-                    self.problem(&format!("{path}.EventPattern"), err.to_string());
-                }
-                pattern
-            }
+            (Some(pattern), _) => Some(pattern),
             (None, Some(filter)) => match crate::rules::event_pattern_for_filter(filter.trim()) {
-                Ok(pattern) => pattern,
+                Ok(pattern) => Some(pattern),
                 Err(why) => {
-                    self.problem(&format!("{path}.FilterPattern"), why);
-                    String::new()
+                    self.problem(&format!("{path}.FilterPattern"), why.to_string());
+                    filter_failed = true;
+                    None
                 }
             },
-            (None, None) => {
-                self.problem(
-                    &format!("{path}.EventPattern"),
-                    "missing: a rule needs EventPattern or FilterPattern",
-                );
-                String::new()
-            }
+            (None, None) => None,
         };
         if let Some(filter) = &raw.filter_pattern
             && filter_beside
@@ -883,37 +693,40 @@ impl Reader<'_> {
         {
             self.problem(&format!("{path}.FilterPattern"), err.to_string());
         }
-        for (index, exception) in raw.exceptions.iter().enumerate() {
-            if let Err(err) = Pattern::parse(&exception.event_pattern) {
-                self.problem(
-                    &format!("{path}.exceptions[{index}].event_pattern"),
-                    err.to_string(),
-                );
-            }
-        }
-        let state = raw.state.unwrap_or_else(|| "ENABLED".to_owned());
-        if !RULE_STATES.contains(&state.as_str()) {
-            self.problem(
-                &format!("{path}.State"),
-                format!("{state:?}: expected one of {}", RULE_STATES.join(", ")),
-            );
-        }
-        let targets = self.targets(path, raw.targets);
-        Some(ConfigRule {
-            title: raw.title.unwrap_or_else(|| raw.name.clone()),
+        let description = raw.description.unwrap_or_default();
+        let rule = RuleSpec::new(RuleFields {
+            extras: RuleExtras {
+                title: Some(raw.title.unwrap_or_else(|| raw.name.clone())),
+                severity: Some(raw.severity.unwrap_or(Severity::Medium)),
+                description: Some(description.clone()),
+                noise: NoiseSettings {
+                    exceptions: raw.exceptions,
+                    threshold: raw.threshold,
+                    dedup: raw.dedup,
+                },
+            },
             name: raw.name,
             event_bus_name: raw.event_bus_name.unwrap_or_else(|| "default".to_owned()),
             event_pattern,
-            state,
-            description: raw.description.unwrap_or_default(),
-            severity: raw.severity.unwrap_or(Severity::Medium),
-            noise: NoiseSettings {
-                exceptions: raw.exceptions,
-                threshold: raw.threshold,
-                dedup: raw.dedup,
-            },
-            targets,
-        })
+            state: raw.state,
+            description: (!description.is_empty()).then_some(description),
+        });
+        let targets = self.targets(path, raw.targets);
+        match rule {
+            Ok(rule) => Some(RuleSettings { rule, targets }),
+            Err(errors) => {
+                for error in errors {
+                    // A filter that did not translate was named already.
+                    if !(filter_failed && error.field() == RuleField::EventPattern) {
+                        self.problem(
+                            &format!("{path}.{}", error.field().path()),
+                            error.to_string(),
+                        );
+                    }
+                }
+                None
+            }
+        }
     }
 
     fn source(&mut self, path: &str, value: &Value) -> Option<SourceSettings> {
@@ -1031,10 +844,43 @@ struct RawSqsParameters {
     message_group_id: String,
 }
 
-/// EventBridge's names for rules and target ids: 1 to 64 of letters, digits, `.`, `-`, `_`.
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+/// What a destination kind's reader in `targets/<kind>/config.rs` reports through: the kind's
+/// keys under `destinations.<name>`, and its secrets (a missing one leaves an optional
+/// destination out instead of being a problem).
+struct KindReader<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    path: &'r str,
+    keys: Value,
+    env: &'r dyn Fn(&str) -> Option<String>,
+    optional: bool,
+    missing_secret: Option<super::SecretRefError>,
+}
+
+impl SettingsReader for KindReader<'_, '_> {
+    fn keys<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+        typed(self.reader, self.path, &self.keys)
+    }
+
+    fn problem(&mut self, key: &str, message: String) {
+        if key.is_empty() {
+            self.reader.problem(self.path, message);
+        } else {
+            self.reader
+                .problem(&format!("{}.{key}", self.path), message);
+        }
+    }
+
+    fn secret(&mut self, key: &str, reference: &str) -> Option<Secret> {
+        match resolve_secret(reference, self.env) {
+            Ok(secret) => Some(secret),
+            Err(reason) => {
+                if self.optional {
+                    self.missing_secret = Some(reason);
+                } else {
+                    self.problem(key, reason.to_string());
+                }
+                None
+            }
+        }
+    }
 }

@@ -18,10 +18,10 @@ pub use check::{check, validate};
 pub use file::parse;
 pub use secret_ref::{SecretRefError, resolve_secret};
 
-use crate::noise::NoiseSettings;
+use crate::model::RuleSpec;
 use crate::rules::{FileProblem, Severity};
 use crate::secret::Secret;
-use crate::targets::{Destination, RetryPolicy};
+use crate::targets::{Destination, TargetSpec};
 
 /// The port the API listens on by default (127.0.0.1 only).
 pub const DEFAULT_PORT: u16 = 9820;
@@ -42,7 +42,7 @@ pub struct Config {
     /// Rule packs with the targets of their rules.
     pub rule_packs: Vec<RulePackSettings>,
     /// Rules written in the file.
-    pub rules: Vec<ConfigRule>,
+    pub rules: Vec<RuleSettings>,
     /// Where events come from besides the API.
     pub sources: Vec<SourceSettings>,
     /// Optional destinations left out because their secret is not set, with why: said once at
@@ -102,51 +102,18 @@ pub struct RulePackSettings {
     /// Rules below this severity are left out.
     pub min_severity: Severity,
     /// The targets of every rule.
-    pub targets: Vec<ConfigTarget>,
+    pub targets: Vec<TargetSpec>,
 }
 
-/// `[[rules]]`: one rule in EventBridge's names, with trailbell's additions.
+/// `[[rules]]`: one rule in EventBridge's names, with trailbell's additions (title, severity,
+/// noise control in its extras), and its targets; each built by the model's one checked
+/// constructor, so the file refuses what the API refuses.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ConfigRule {
-    /// `Name`.
-    pub name: String,
-    /// `EventBusName`, `default` unless given.
-    pub event_bus_name: String,
-    /// `EventPattern`, JSON text.
-    pub event_pattern: String,
-    /// `State`: `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
-    pub state: String,
-    /// `Description`.
-    pub description: String,
-    /// `title`, trailbell's: one line for people; the name when absent.
-    pub title: String,
-    /// `severity`, trailbell's; `medium` when absent.
-    pub severity: Severity,
-    /// `threshold`, `dedup`, `exceptions`, as in rule files.
-    pub noise: NoiseSettings,
+pub struct RuleSettings {
+    /// The rule.
+    pub rule: RuleSpec,
     /// `Targets`.
-    pub targets: Vec<ConfigTarget>,
-}
-
-/// A target, in EventBridge's names.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConfigTarget {
-    /// `Id`, unique within its rule.
-    pub id: String,
-    /// `Arn`: a destination's name, or an SNS topic or SQS queue ARN.
-    pub arn: String,
-    /// `Input`: constant JSON text.
-    pub input: Option<String>,
-    /// `InputPath`.
-    pub input_path: Option<String>,
-    /// `InputTransformer`: `InputPathsMap` and `InputTemplate` (the one type `transform/` checks).
-    pub input_transformer: Option<crate::transform::InputTransformer>,
-    /// `RetryPolicy`.
-    pub retry_policy: RetryPolicy,
-    /// `DeadLetterConfig.Arn`: an SQS queue ARN.
-    pub dead_letter_arn: Option<String>,
-    /// `SqsParameters.MessageGroupId`.
-    pub message_group_id: Option<String>,
+    pub targets: Vec<TargetSpec>,
 }
 
 /// `[[sources]]`.

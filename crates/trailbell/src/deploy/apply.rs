@@ -391,8 +391,14 @@ fn same_target(want: &DesiredTarget, actual: &eb::Target) -> bool {
     actual.arn() == want.arn
         && actual.role_arn() == want.role_arn.as_deref()
         && actual.dead_letter_config().and_then(|d| d.arn()) == want.dead_letter_arn.as_deref()
-        && retry.and_then(|r| r.maximum_retry_attempts()) == Some(want.max_retry_attempts)
-        && retry.and_then(|r| r.maximum_event_age_in_seconds()) == Some(want.max_event_age_secs)
+        && retry
+            .and_then(|r| r.maximum_retry_attempts())
+            .map(i64::from)
+            == Some(i64::from(want.retry_policy.maximum_retry_attempts))
+        && retry
+            .and_then(|r| r.maximum_event_age_in_seconds())
+            .map(i64::from)
+            == Some(i64::from(want.retry_policy.maximum_event_age_seconds))
 }
 
 /// The trail change: none when no trail was asked for; unchanged when a multi-region trail is
@@ -827,8 +833,10 @@ async fn put_rule(aws: &Aws, rule: &DesiredRule) -> Result<(), DeployError> {
                 .set_role_arn(t.role_arn.clone())
                 .retry_policy(
                     eb::RetryPolicy::builder()
-                        .maximum_retry_attempts(t.max_retry_attempts)
-                        .maximum_event_age_in_seconds(t.max_event_age_secs)
+                        .maximum_retry_attempts(sdk_int(t.retry_policy.maximum_retry_attempts))
+                        .maximum_event_age_in_seconds(sdk_int(
+                            t.retry_policy.maximum_event_age_seconds,
+                        ))
                         .build(),
                 )
                 .set_dead_letter_config(
@@ -966,4 +974,9 @@ pub fn bucket_policy(bucket: &str, partition: &str) -> Value {
             },
         ],
     })
+}
+
+/// A bounded `RetryPolicy` field as the SDK's `i32` (the bounds, 185 and 86400, fit).
+fn sdk_int(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
 }

@@ -70,8 +70,8 @@ pub fn template(pack: &RulePack, options: &Options) -> Result<Value, DeployError
                 "Id": t.id,
                 "Arn": t.arn,
                 "RetryPolicy": {
-                    "MaximumRetryAttempts": t.max_retry_attempts,
-                    "MaximumEventAgeInSeconds": t.max_event_age_secs,
+                    "MaximumRetryAttempts": t.retry_policy.maximum_retry_attempts,
+                    "MaximumEventAgeInSeconds": t.retry_policy.maximum_event_age_seconds,
                 },
             });
             if let Some(role) = &t.role_arn {

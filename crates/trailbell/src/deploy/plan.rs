@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::DeployError;
 use super::regions::{GLOBAL_REGION, SIGN_IN_REGIONS, landing};
+use crate::model::{RetryPolicy, RuleExtras, RuleFields, RuleSpec};
 use crate::rules::{Rule, RulePack};
 
 /// Every name trailbell gives an AWS resource starts with this.
@@ -20,10 +21,6 @@ pub const RULE_TAG_KEY: &str = "trailbell:rule";
 pub const TARGET_ID: &str = "trailbell";
 /// The statement id of the permission trailbell adds to a Lambda function or SNS topic policy.
 pub const PERMISSION_SID: &str = "trailbell-events";
-/// Retries: EventBridge's own defaults, written out so a plan shows them.
-pub const MAX_RETRY_ATTEMPTS: i32 = crate::model::MAX_RETRY_ATTEMPTS as i32;
-/// How long EventBridge keeps retrying an event, in seconds.
-pub const MAX_EVENT_AGE_SECS: i32 = *crate::model::EVENT_AGE_SECONDS.end() as i32;
 /// EventBridge's limit on rule names.
 const MAX_RULE_NAME_LEN: usize = crate::model::MAX_RULE_NAME;
 
@@ -145,26 +142,7 @@ impl Options {
     }
 }
 
-/// The `State` of a deployed rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum RuleState {
-    /// Sees every event but read-only management events.
-    Enabled,
-    /// Also sees read-only management events (Describe*, Get*, List*).
-    EnabledWithAllCloudTrailManagementEvents,
-}
-
-impl RuleState {
-    /// EventBridge's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleState::Enabled => "ENABLED",
-            RuleState::EnabledWithAllCloudTrailManagementEvents => {
-                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
-            }
-        }
-    }
-}
+pub use crate::model::RuleState;
 
 /// One target as deployed on a rule.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -177,10 +155,8 @@ pub struct DesiredTarget {
     pub role_arn: Option<String>,
     /// The dead-letter queue, when it is in the rule's region.
     pub dead_letter_arn: Option<String>,
-    /// Retry attempts.
-    pub max_retry_attempts: i32,
-    /// Retry window, seconds.
-    pub max_event_age_secs: i32,
+    /// Retry attempts and window: EventBridge's own defaults, written out so a plan shows them.
+    pub retry_policy: RetryPolicy,
 }
 
 /// One EventBridge rule as it should be.
@@ -316,10 +292,30 @@ fn desired_rule(
         regions.insert(home.to_owned());
     }
     let state = if landing.needs_read_only {
-        RuleState::EnabledWithAllCloudTrailManagementEvents
+        RuleState::EnabledWithAllCloudtrailManagementEvents
     } else {
         RuleState::Enabled
     };
+    // Checked as every rule is, so a rule AWS would refuse fails the plan, not the apply.
+    let spec = RuleSpec::new(RuleFields {
+        name: name.clone(),
+        event_bus_name: options.bus().to_owned(),
+        event_pattern: Some(rule.event_pattern.clone()),
+        state: Some(state.as_str().to_owned()),
+        description: Some(rule.title.clone()),
+        extras: RuleExtras::default(),
+    })
+    .map_err(|errors| {
+        DeployError::Options(format!(
+            "rule {:?} cannot be deployed: {}",
+            rule.name,
+            errors
+                .iter()
+                .map(|error| format!("{}: {error}", error.field().path()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?;
     let mut out = Vec::new();
     for region in regions {
         // At home the target itself; elsewhere home's bus, through the forwarding role.
@@ -354,17 +350,16 @@ fn desired_rule(
                 .as_ref()
                 .filter(|dlq| dlq.region == region)
                 .map(|dlq| dlq.text.clone()),
-            max_retry_attempts: MAX_RETRY_ATTEMPTS,
-            max_event_age_secs: MAX_EVENT_AGE_SECS,
+            retry_policy: RetryPolicy::default(),
         };
         out.push(DesiredRule {
             region,
-            bus: options.bus().to_owned(),
-            name: name.clone(),
+            bus: spec.event_bus_name().to_owned(),
+            name: spec.name().to_owned(),
             rule: rule.name.clone(),
-            description: rule.title.clone(),
-            event_pattern: rule.event_pattern.clone(),
-            state,
+            description: spec.description().unwrap_or_default().to_owned(),
+            event_pattern: spec.event_pattern().unwrap_or_default().to_owned(),
+            state: spec.state(),
             targets: vec![target],
             tags: tags(&rule.name),
         });
@@ -480,7 +475,7 @@ mod tests {
         };
         assert_eq!(
             state("unauthorized-api-call"),
-            Some(RuleState::EnabledWithAllCloudTrailManagementEvents)
+            Some(RuleState::EnabledWithAllCloudtrailManagementEvents)
         );
         assert_eq!(state("iam-policy-changed"), Some(RuleState::Enabled));
     }

@@ -26,7 +26,7 @@ pub fn at_most_one_input(input: bool, input_path: bool, input_transformer: bool)
 /// EventBridge's `RetryPolicy` for a target: how long and how often delivery is retried before the
 /// alert goes to dead letters. Only [`RetryPolicy::new`] and [`Default`] make one, so a value in
 /// hand is within EventBridge's bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RetryPolicy {
     /// `MaximumRetryAttempts`, 0 to 185 (default 185).
     pub maximum_retry_attempts: u32,

@@ -36,12 +36,8 @@ service_only! {
 pub use archives::ArchiveFilter;
 pub use limits::{DEFAULT_ACCOUNT, DEFAULT_BUS, DEFAULT_REGION, MAX_TARGETS_PER_RULE, RuleLimits};
 #[cfg(feature = "service")]
-pub use model::{
-    ArchiveInfo, BusInfo, HttpParameters, InputTransformer, ReplayInfo, ReplayState, RuleState,
-    StoredRule, StoredTarget, retry_policy_serde,
-};
+pub use model::{ArchiveInfo, BusInfo, ReplayInfo, ReplayState, RuleState, StoredRule};
 service_only! {
-    pub use rules::RuleUpdate;
     pub use targets::FailedTarget;
 }
 
@@ -77,6 +73,22 @@ pub enum RegistryError {
     /// A stored value could not be read back.
     #[error("registry data is corrupt: {0}")]
     Corrupt(String),
+    /// A rule's stored metadata does not read as [`crate::model::RuleExtras`] (a store edited by
+    /// hand, or written by another version): refused rather than read as defaults, which would
+    /// drop the rule's exceptions and alert on what they silence.
+    #[error(
+        "rule {rule} on the bus {bus}: its stored metadata (title, severity, noise control) \
+         cannot be read: {source}"
+    )]
+    Metadata {
+        /// The rule's name.
+        rule: String,
+        /// Its bus.
+        bus: String,
+        /// What serde said, with the field.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// Buses, rules, targets, archives and replays in the store. See the module documentation.
@@ -290,13 +302,15 @@ mod tests {
         }
         for n in 0..rules {
             registry
-                .put_rule(&RuleUpdate {
-                    event_bus_name: DEFAULT_BUS.to_owned(),
-                    name: format!("rule-{n}"),
-                    event_pattern: Some(r#"{"source": ["aws.signin"]}"#.to_owned()),
-                    state: RuleState::Enabled,
-                    description: None,
-                })
+                .put_rule(
+                    &crate::model::RuleSpec::new(crate::model::RuleFields {
+                        event_bus_name: DEFAULT_BUS.to_owned(),
+                        name: format!("rule-{n}"),
+                        event_pattern: Some(r#"{"source": ["aws.signin"]}"#.to_owned()),
+                        ..crate::model::RuleFields::default()
+                    })
+                    .expect("a valid rule"),
+                )
                 .expect("put");
         }
         let other = crate::store::open(&path).expect("open");

@@ -1,202 +1,23 @@
-//! What the registry holds: rules and their targets (with EventBridge's field names in serde),
-//! buses, archives and replays.
+//! What the registry holds: rules and their targets (the model's [`RuleSpec`] and
+//! [`TargetSpec`]), buses, archives and replays.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::RuleState;
+use crate::model::RuleSpec;
+use crate::targets::TargetSpec;
 
-use crate::targets::RetryPolicy;
-
-/// A rule's `State`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RuleState {
-    /// Matched against events.
-    #[default]
-    Enabled,
-    /// Kept but not matched.
-    Disabled,
-    /// Matched, including CloudTrail management events (as `Enabled` here: trailbell receives
-    /// whatever events its sources give it).
-    EnabledWithAllCloudtrailManagementEvents,
-}
-
-impl RuleState {
-    /// EventBridge's spelling (`ENABLED`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleState::Enabled => "ENABLED",
-            RuleState::Disabled => "DISABLED",
-            RuleState::EnabledWithAllCloudtrailManagementEvents => {
-                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
-            }
-        }
-    }
-
-    /// Reads EventBridge's spelling.
-    pub fn parse(text: &str) -> Option<RuleState> {
-        match text {
-            "ENABLED" => Some(RuleState::Enabled),
-            "DISABLED" => Some(RuleState::Disabled),
-            "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" => {
-                Some(RuleState::EnabledWithAllCloudtrailManagementEvents)
-            }
-            _ => None,
-        }
-    }
-
-    /// Whether events are matched against the rule.
-    pub fn is_enabled(self) -> bool {
-        self != RuleState::Disabled
-    }
-}
-
-/// A rule with its targets, as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// A rule as the registry holds it: the rule, checked when it was put and again when it is read
+/// back, with what the registry adds (its ARN, who manages it) and its targets.
+#[derive(Clone, Debug, PartialEq)]
 pub struct StoredRule {
-    /// `Name`, unique on its bus.
-    pub name: String,
-    /// `EventBusName`.
-    pub event_bus_name: String,
+    /// `Name`, `EventBusName`, `EventPattern`, `State`, `Description` and trailbell's extras.
+    pub spec: RuleSpec,
     /// `Arn`; computed by the registry (what callers put here is ignored on writes).
     pub arn: String,
-    /// `EventPattern`, the JSON text as given.
-    pub event_pattern: Option<String>,
-    /// `State`.
-    pub state: RuleState,
-    /// `Description`.
-    pub description: Option<String>,
     /// `ManagedBy`: set for rules that come from config files; such rules cannot be changed
     /// through the API.
     pub managed_by: Option<String>,
     /// The rule's targets, in the order they were first put.
-    pub targets: Vec<StoredTarget>,
-    /// Opaque JSON of the config loader (title, severity, noise settings); `Null` for API rules.
-    #[serde(default)]
-    pub extras: serde_json::Value,
-}
-
-/// A rule's target, with EventBridge's `Target` field names (`DeadLetterConfig.Arn` and
-/// `SqsParameters.MessageGroupId` flattened).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StoredTarget {
-    /// `Id`, unique within the rule.
-    pub id: String,
-    /// `Arn`: where alerts go (a destination's ARN or name).
-    pub arn: String,
-    /// `RoleArn`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-    /// `Input`: constant JSON text sent instead of the event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<String>,
-    /// `InputPath`: a JSONPath into the event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_path: Option<String>,
-    /// `InputTransformer`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_transformer: Option<InputTransformer>,
-    /// `RetryPolicy`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "retry_policy_serde"
-    )]
-    pub retry_policy: Option<RetryPolicy>,
-    /// `DeadLetterConfig.Arn`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dead_letter_arn: Option<String>,
-    /// `SqsParameters.MessageGroupId`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sqs_message_group_id: Option<String>,
-    /// `HttpParameters` (`PathParameterValues`, `HeaderParameters`, `QueryStringParameters`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_parameters: Option<HttpParameters>,
-}
-
-/// EventBridge's `InputTransformer`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InputTransformer {
-    /// `InputPathsMap`: variable name to JSONPath.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_paths_map: Option<std::collections::BTreeMap<String, String>>,
-    /// `InputTemplate`.
-    pub input_template: String,
-}
-
-/// EventBridge's `HttpParameters`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HttpParameters {
-    /// `PathParameterValues`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_parameter_values: Option<Vec<String>>,
-    /// `HeaderParameters`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub header_parameters: Option<std::collections::BTreeMap<String, String>>,
-    /// `QueryStringParameters`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query_string_parameters: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// [`RetryPolicy`] as EventBridge spells it: `{"MaximumRetryAttempts": .., "MaximumEventAgeInSeconds": ..}`.
-pub mod retry_policy_serde {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::targets::RetryPolicy;
-
-    /// The wire form; a missing field takes EventBridge's default.
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    pub struct Wire {
-        /// `MaximumRetryAttempts`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub maximum_retry_attempts: Option<i64>,
-        /// `MaximumEventAgeInSeconds`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub maximum_event_age_in_seconds: Option<i64>,
-    }
-
-    impl From<RetryPolicy> for Wire {
-        fn from(policy: RetryPolicy) -> Wire {
-            Wire {
-                maximum_retry_attempts: Some(i64::from(policy.maximum_retry_attempts)),
-                maximum_event_age_in_seconds: Some(i64::from(policy.maximum_event_age_seconds)),
-            }
-        }
-    }
-
-    impl Wire {
-        /// The policy, defaults filled in and values clamped to `u32` (the API checks ranges).
-        pub fn policy(self) -> RetryPolicy {
-            let default = RetryPolicy::default();
-            let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
-            RetryPolicy {
-                maximum_retry_attempts: self
-                    .maximum_retry_attempts
-                    .map_or(default.maximum_retry_attempts, clamp),
-                maximum_event_age_seconds: self
-                    .maximum_event_age_in_seconds
-                    .map_or(default.maximum_event_age_seconds, clamp),
-            }
-        }
-    }
-
-    /// Serializes `Option<RetryPolicy>`.
-    pub fn serialize<S: Serializer>(
-        policy: &Option<RetryPolicy>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        policy.map(Wire::from).serialize(serializer)
-    }
-
-    /// Deserializes `Option<RetryPolicy>`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<RetryPolicy>, D::Error> {
-        Ok(Option::<Wire>::deserialize(deserializer)?.map(Wire::policy))
-    }
+    pub targets: Vec<TargetSpec>,
 }
 
 /// An event bus.

@@ -8,21 +8,7 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use super::buses::{bus_exists, bus_not_found, limit_plus_one};
 use super::targets::{insert_target, load_targets};
 use super::{Registry, RegistryError, RuleLimits, RuleState, StoredRule, now_ms};
-
-/// What `PutRule` sets; targets, `ManagedBy` and extras of an existing rule are kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleUpdate {
-    /// The bus (must exist).
-    pub event_bus_name: String,
-    /// The rule's name.
-    pub name: String,
-    /// `EventPattern` (already validated by the caller).
-    pub event_pattern: Option<String>,
-    /// `State`.
-    pub state: RuleState,
-    /// `Description`.
-    pub description: Option<String>,
-}
+use crate::model::{RuleExtras, RuleFields, RuleSpec};
 
 /// A rule's row, without targets.
 struct RuleRow {
@@ -50,13 +36,15 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RuleRow> {
 }
 
 impl Registry {
-    /// Creates or updates a rule (EventBridge's `PutRule`) and returns its ARN. A rule managed
-    /// by a config file cannot be changed (`ManagedRule`).
-    pub fn put_rule(&self, update: &RuleUpdate) -> Result<String, RegistryError> {
+    /// Creates or updates a rule (EventBridge's `PutRule`) and returns its ARN; targets,
+    /// `ManagedBy` and extras of an existing rule are kept. A rule managed by a config file cannot
+    /// be changed (`ManagedRule`).
+    pub fn put_rule(&self, update: &RuleSpec) -> Result<String, RegistryError> {
         let limits = self.rule_limits();
+        let bus = update.event_bus_name();
         self.change(|transaction| {
-            require_bus(transaction, &update.event_bus_name)?;
-            if let Some(row) = find_rule(transaction, &update.event_bus_name, &update.name)? {
+            require_bus(transaction, bus)?;
+            if let Some(row) = find_rule(transaction, bus, update.name())? {
                 refuse_managed(&row, false)?;
             }
             transaction.execute(
@@ -65,18 +53,18 @@ impl Registry {
                  ON CONFLICT (bus, name) DO UPDATE SET event_pattern = excluded.event_pattern,
                      state = excluded.state, description = excluded.description",
                 params![
-                    update.event_bus_name,
-                    update.name,
-                    update.event_pattern,
-                    update.state.as_str(),
-                    update.description,
+                    bus,
+                    update.name(),
+                    update.event_pattern(),
+                    update.state().as_str(),
+                    update.description(),
                     now_ms()
                 ],
             )?;
             // Checked with the rule in place; an error rolls the transaction back.
-            check_bus_limits(transaction, &update.event_bus_name, &limits)
+            check_bus_limits(transaction, bus, &limits)
         })?;
-        Ok(self.rule_arn(&update.event_bus_name, &update.name))
+        Ok(self.rule_arn(bus, update.name()))
     }
 
     /// The rule with its targets, or `ResourceNotFound`
@@ -196,7 +184,12 @@ impl Registry {
         self.change(|transaction| {
             let wanted: HashSet<(String, String)> = rules
                 .iter()
-                .map(|rule| (rule.event_bus_name.clone(), rule.name.clone()))
+                .map(|rule| {
+                    (
+                        rule.spec.event_bus_name().to_owned(),
+                        rule.spec.name().to_owned(),
+                    )
+                })
                 .collect();
             let owned = {
                 let mut statement = transaction
@@ -213,7 +206,7 @@ impl Registry {
             }
             let buses: HashSet<String> = rules
                 .iter()
-                .map(|rule| rule.event_bus_name.clone())
+                .map(|rule| rule.spec.event_bus_name().to_owned())
                 .collect();
             for rule in rules {
                 upsert_managed(transaction, managed_by, rule)?;
@@ -226,26 +219,45 @@ impl Registry {
         Ok(())
     }
 
+    /// A row read back, checked again as every rule is: a rule whose stored metadata (title,
+    /// severity, noise control) no longer reads is an error naming it, not a rule without its
+    /// exceptions.
     fn stored_rule(
         &self,
         connection: &Connection,
         row: RuleRow,
     ) -> Result<StoredRule, RegistryError> {
-        let state = RuleState::parse(&row.state)
-            .ok_or_else(|| RegistryError::Corrupt(format!("rule state {:?}", row.state)))?;
-        let extras = serde_json::from_str(&row.extras)
-            .map_err(|err| RegistryError::Corrupt(format!("extras of rule {}: {err}", row.name)))?;
+        let extras: Option<RuleExtras> =
+            serde_json::from_str(&row.extras).map_err(|source| RegistryError::Metadata {
+                rule: row.name.clone(),
+                bus: row.bus.clone(),
+                source,
+            })?;
         let targets = load_targets(connection, &row.bus, &row.name)?;
-        Ok(StoredRule {
-            arn: self.rule_arn(&row.bus, &row.name),
+        let arn = self.rule_arn(&row.bus, &row.name);
+        let spec = RuleSpec::stored(RuleFields {
             name: row.name,
             event_bus_name: row.bus,
             event_pattern: row.event_pattern,
-            state,
+            state: Some(row.state),
             description: row.description,
+            extras: extras.unwrap_or_default(),
+        })
+        .map_err(|errors| {
+            RegistryError::Corrupt(format!(
+                "rule {arn}: {}",
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        Ok(StoredRule {
+            spec,
+            arn,
             managed_by: row.managed_by,
             targets,
-            extras,
         })
     }
 }
@@ -255,20 +267,22 @@ fn upsert_managed(
     managed_by: &str,
     rule: StoredRule,
 ) -> Result<(), RegistryError> {
-    if let Some(row) = find_rule(transaction, &rule.event_bus_name, &rule.name)?
+    let (bus, name) = (rule.spec.event_bus_name(), rule.spec.name());
+    if let Some(row) = find_rule(transaction, bus, name)?
         && row.managed_by.as_deref() != Some(managed_by)
     {
         return Err(RegistryError::Validation(format!(
-            "Rule {} on EventBus {} exists and is not managed by {managed_by}.",
-            rule.name, rule.event_bus_name
+            "Rule {name} on EventBus {bus} exists and is not managed by {managed_by}."
         )));
     }
     transaction.execute(
         "INSERT OR IGNORE INTO registry_buses (name, description, created_ms) VALUES (?1, NULL, ?2)",
-        params![rule.event_bus_name, now_ms()],
+        params![bus, now_ms()],
     )?;
-    let extras = serde_json::to_string(&rule.extras)
-        .map_err(|err| RegistryError::Corrupt(format!("extras of rule {}: {err}", rule.name)))?;
+    // `null` when trailbell adds nothing, as for rules put through the API.
+    let extras = Some(rule.spec.extras()).filter(|extras| **extras != RuleExtras::default());
+    let extras = serde_json::to_string(&extras)
+        .map_err(|err| RegistryError::Corrupt(format!("extras of rule {name}: {err}")))?;
     transaction.execute(
         "INSERT INTO registry_rules (bus, name, event_pattern, state, description, managed_by, extras, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -276,11 +290,11 @@ fn upsert_managed(
              state = excluded.state, description = excluded.description,
              managed_by = excluded.managed_by, extras = excluded.extras",
         params![
-            rule.event_bus_name,
-            rule.name,
-            rule.event_pattern,
-            rule.state.as_str(),
-            rule.description,
+            bus,
+            name,
+            rule.spec.event_pattern(),
+            rule.spec.state().as_str(),
+            rule.spec.description(),
             managed_by,
             extras,
             now_ms()
@@ -288,16 +302,10 @@ fn upsert_managed(
     )?;
     transaction.execute(
         "DELETE FROM registry_targets WHERE bus = ?1 AND rule = ?2",
-        params![rule.event_bus_name, rule.name],
+        params![bus, name],
     )?;
-    for (position, target) in rule.targets.iter().enumerate() {
-        insert_target(
-            transaction,
-            &rule.event_bus_name,
-            &rule.name,
-            i64::try_from(position).unwrap_or(i64::MAX),
-            target,
-        )?;
+    for (position, target) in (0..).zip(&rule.targets) {
+        insert_target(transaction, bus, name, position, target)?;
     }
     Ok(())
 }

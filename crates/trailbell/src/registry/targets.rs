@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use rusqlite::{Connection, params};
 
 use super::rules::{require_bus, require_rule, require_rule_exists};
-use super::{MAX_TARGETS_PER_RULE, Registry, RegistryError, StoredTarget};
+use super::{MAX_TARGETS_PER_RULE, Registry, RegistryError};
+use crate::targets::TargetSpec;
 
 /// One entry of `FailedEntries` in `PutTargets` and `RemoveTargets` answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +26,7 @@ impl Registry {
         &self,
         bus: &str,
         rule: &str,
-        targets: &[StoredTarget],
+        targets: &[TargetSpec],
     ) -> Result<(), RegistryError> {
         self.change(|transaction| {
             require_rule(transaction, bus, rule, false)?;
@@ -79,7 +80,7 @@ impl Registry {
     }
 
     /// The rule's targets, in the order they were first put.
-    pub fn list_targets(&self, bus: &str, rule: &str) -> Result<Vec<StoredTarget>, RegistryError> {
+    pub fn list_targets(&self, bus: &str, rule: &str) -> Result<Vec<TargetSpec>, RegistryError> {
         self.with(|connection| {
             require_rule_exists(connection, bus, rule)?;
             load_targets(connection, bus, rule)
@@ -107,7 +108,7 @@ pub(super) fn insert_target(
     bus: &str,
     rule: &str,
     position: i64,
-    target: &StoredTarget,
+    target: &TargetSpec,
 ) -> Result<(), RegistryError> {
     let spec = serde_json::to_string(target)
         .map_err(|err| RegistryError::Corrupt(format!("target {}: {err}", target.id)))?;
@@ -123,7 +124,7 @@ pub(super) fn load_targets(
     connection: &Connection,
     bus: &str,
     rule: &str,
-) -> Result<Vec<StoredTarget>, RegistryError> {
+) -> Result<Vec<TargetSpec>, RegistryError> {
     let mut statement = connection.prepare_cached(
         "SELECT spec FROM registry_targets WHERE bus = ?1 AND rule = ?2 ORDER BY position",
     )?;

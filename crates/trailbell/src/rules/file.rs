@@ -9,7 +9,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use toml::{Table, Value};
-use trailbell_pattern::{FilterPattern, MatcherBuilder, Pattern};
+use trailbell_pattern::{EventError, FilterPattern, MatcherBuilder, Pattern};
 
 use super::builtin;
 use super::error::FileProblem;
@@ -44,7 +44,28 @@ const TEST_KEYS: &[&str] = &["name", "event", "event_json", "matches", "filter_m
 const MAX_NAME_CHARS: usize = 64;
 
 /// A fixture found: its display path and text, or why it cannot be used.
-type Found = Result<(String, String), String>;
+type Found = Result<(String, String), FixtureError>;
+
+/// Why an event fixture on disk cannot be used, naming it.
+#[derive(Clone, Debug, thiserror::Error)]
+pub(crate) enum FixtureError {
+    /// Its bytes are not UTF-8 (`valid_up_to`: the offset of the first bad byte).
+    #[error("fixture {display} is not UTF-8 (byte {valid_up_to})")]
+    NotUtf8 {
+        /// The fixture's path.
+        display: String,
+        /// The offset of the first byte that is not UTF-8.
+        valid_up_to: usize,
+    },
+    /// It cannot be read.
+    #[error("failed to read fixture {display}: {message}")]
+    Read {
+        /// The fixture's path.
+        display: String,
+        /// The system's reason.
+        message: String,
+    },
+}
 
 /// Where the event fixtures named by `tests[].event` are found: a directory of `<name>.json`
 /// files (for rule files on disk, `events/` beside them), then the built-in fixtures.
@@ -91,10 +112,16 @@ impl Fixtures {
                         Ok(bytes) => Some(
                             String::from_utf8(bytes)
                                 .map(|text| (display.clone(), text))
-                                .map_err(|_| format!("fixture {display} is not UTF-8")),
+                                .map_err(|err| FixtureError::NotUtf8 {
+                                    display: display.clone(),
+                                    valid_up_to: err.utf8_error().valid_up_to(),
+                                }),
                         ),
                         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-                        Err(err) => Some(Err(format!("failed to read fixture {display}: {err}"))),
+                        Err(err) => Some(Err(FixtureError::Read {
+                            display,
+                            message: err.to_string(),
+                        })),
                     }
                 })
                 .clone();
@@ -182,7 +209,7 @@ pub(crate) fn parse_rule_file(
             Ok(_) if event_pattern.is_none() && !table.contains_key("event_pattern") => {
                 match super::filter::event_pattern_for_filter(filter.trim()) {
                     Ok(pattern) => event_pattern = Some(pattern),
-                    Err(why) => check.problem("filter_pattern", why),
+                    Err(why) => check.problem("filter_pattern", why.to_string()),
                 }
             }
             Ok(_) => {}
@@ -460,8 +487,8 @@ impl Checker<'_> {
                         );
                         None
                     }
-                    Some(Err(message)) => {
-                        self.problem(&key, message);
+                    Some(Err(why)) => {
+                        self.problem(&key, why.to_string());
                         None
                     }
                     Some(Ok((display, text))) => match check_event(&text) {
@@ -506,12 +533,11 @@ impl Checker<'_> {
 
 /// The engine's own reader decides whether an event is readable, so a test event is judged by
 /// the bytes the matchers will see.
-fn check_event(text: &str) -> Result<(), String> {
+fn check_event(text: &str) -> Result<(), EventError> {
     MatcherBuilder::new()
         .build()
         .matches(text.as_bytes())
         .map(|_| ())
-        .map_err(|err| err.to_string())
 }
 
 /// The Levenshtein distance between two short strings, in characters.

@@ -39,11 +39,11 @@ mod testing;
 
 pub use error::{FileProblem, RuleProblem, RulesError};
 pub(crate) use file::toml_error;
-pub use filter::{RECORD_FIELD, event_pattern_for_filter};
+pub use filter::{FilterRuleError, RECORD_FIELD, event_pattern_for_filter};
 pub use json::RuleSet;
 pub use markdown::{StratusTechnique, builtin_markdown, markdown, stratus_techniques};
 pub use metadata::Metadata;
 pub use pack::{CompiledRules, Rule, RulePack, RuleTest};
 pub use parameters::Parameter;
 pub use severity::{Severity, UnknownSeverity};
-pub use testing::{FilterDifference, TestFailure, TestReport};
+pub use testing::{FilterDifference, TestError, TestFailure, TestReport};

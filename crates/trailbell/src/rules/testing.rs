@@ -1,9 +1,45 @@
 //! Rule tests: every rule's test events run through the compiled matcher and the reference
 //! matcher, which must both give the expected answer.
 
-use trailbell_pattern::{FilterPattern, ReferenceMatcher, RuleId};
+use trailbell_pattern::{
+    EventError, FilterError, FilterPattern, PatternError, ReferenceMatcher, RuleId,
+};
 
 use super::pack::CompiledRules;
+
+/// Why a matcher could not answer a test, with the position of the problem.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TestError {
+    /// The test event cannot be read (with its byte offset).
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// The rule's pattern does not compile (a pack built by hand; with its JSON path).
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// The rule's filter pattern does not parse (with its position).
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// The test event is not JSON, for the filter pattern's evaluators.
+    #[error("the event is not JSON: {message}")]
+    NotJson {
+        /// serde_json's message, which ends with the line and column.
+        message: String,
+        /// The line, from 1.
+        line: usize,
+        /// The column, from 1.
+        column: usize,
+    },
+}
+
+impl TestError {
+    pub(crate) fn not_json(err: &serde_json::Error) -> TestError {
+        TestError::NotJson {
+            message: err.to_string(),
+            line: err.line(),
+            column: err.column(),
+        }
+    }
+}
 
 /// The outcome of every test of a pack.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,9 +85,9 @@ pub struct TestFailure {
     /// Whether the rule should have matched.
     pub expected: bool,
     /// The compiled matcher's answer, or why the event could not be read.
-    pub compiled: Result<bool, String>,
+    pub compiled: Result<bool, TestError>,
     /// The reference matcher's answer, or why the event could not be read.
-    pub reference: Result<bool, String>,
+    pub reference: Result<bool, TestError>,
 }
 
 impl TestFailure {
@@ -80,7 +116,7 @@ fn answer(matches: bool) -> &'static str {
     if matches { "a match" } else { "no match" }
 }
 
-fn outcome(result: &Result<bool, String>) -> String {
+fn outcome(result: &Result<bool, TestError>) -> String {
     match result {
         Ok(matches) => answer(*matches).to_owned(),
         Err(err) => format!("an error ({err})"),
@@ -102,26 +138,18 @@ impl CompiledRules {
         let mut reference = ReferenceMatcher::new();
         // Same order as the compiled matcher, so ids agree. The patterns were validated when the
         // pack was read; one that fails here answers with its error in every test.
-        let reference_ids: Vec<Result<RuleId, String>> = self
+        let reference_ids: Vec<Result<RuleId, PatternError>> = self
             .rules()
             .iter()
-            .map(|rule| {
-                reference
-                    .add_rule(&rule.name, &rule.event_pattern)
-                    .map_err(|err| err.to_string())
-            })
+            .map(|rule| reference.add_rule(&rule.name, &rule.event_pattern))
             .collect();
 
         // Filter patterns were validated when the pack was read; one that fails here (a pack
         // built by hand) is reported once per test.
-        let filters: Vec<Option<Result<FilterPattern, String>>> = self
+        let filters: Vec<Option<Result<FilterPattern, FilterError>>> = self
             .rules()
             .iter()
-            .map(|rule| {
-                rule.filter_pattern
-                    .as_deref()
-                    .map(|text| FilterPattern::parse(text).map_err(|err| err.to_string()))
-            })
+            .map(|rule| rule.filter_pattern.as_deref().map(FilterPattern::parse))
             .collect();
         let mut report = TestReport::default();
         let mut cache = self.matcher().new_cache();
@@ -140,13 +168,13 @@ impl CompiledRules {
                         this_rule = ids.iter().copied().find(|id| id.index() == index);
                         this_rule.is_some()
                     })
-                    .map_err(|err| err.to_string());
+                    .map_err(TestError::from);
                 let reference = match &reference_ids[index] {
                     Ok(reference_id) => reference
                         .matches(event)
                         .map(|found| found.contains(reference_id))
-                        .map_err(|err| err.to_string()),
-                    Err(err) => Err(err.clone()),
+                        .map_err(TestError::from),
+                    Err(err) => Err(TestError::from(err.clone())),
                 };
                 // An exception that matches too silences the alert, for both matchers.
                 let excepted = this_rule.is_some_and(|id| self.suppressed_by(id, event).is_some());
@@ -182,7 +210,7 @@ impl CompiledRules {
     fn run_filter_test(
         &self,
         index: usize,
-        filter: &Result<FilterPattern, String>,
+        filter: &Result<FilterPattern, FilterError>,
         test: &super::RuleTest,
         report: &mut TestReport,
     ) {
@@ -193,7 +221,10 @@ impl CompiledRules {
         let pinned = test.filter_matches.is_some();
         let (compiled, direct) = match filter {
             Ok(filter) => super::filter::filter_answers(filter, &test.event),
-            Err(err) => (Err(err.clone()), Err(err.clone())),
+            Err(err) => (
+                Err(TestError::from(err.clone())),
+                Err(TestError::from(err.clone())),
+            ),
         };
         // An exception silences the filter's alert as it does the event pattern's.
         let excepted = self.suppressed_at(index, test.event.as_bytes()).is_some();
@@ -229,7 +260,10 @@ impl CompiledRules {
 mod tests {
     use super::*;
 
-    fn failure(compiled: Result<bool, String>, reference: Result<bool, String>) -> TestFailure {
+    fn failure(
+        compiled: Result<bool, TestError>,
+        reference: Result<bool, TestError>,
+    ) -> TestFailure {
         TestFailure {
             rule: "r".to_owned(),
             test: "t".to_owned(),

@@ -4,25 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::noise::NoiseSettings;
-use crate::registry::{RuleState, StoredRule, StoredTarget};
+use crate::registry::{RuleState, StoredRule};
 use crate::rules::{CompiledRules, Rule, RulePack, RulesError, Severity};
-use crate::targets::{Destination, DestinationKind, RetryPolicy, SnsDestination, SqsDestination};
-use crate::transform::{InputTransformer, TargetInput};
-
-/// What trailbell keeps with a rule besides EventBridge's fields (the registry's `extras`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RuleExtras {
-    /// One line for people.
-    pub title: Option<String>,
-    /// How urgent.
-    pub severity: Option<Severity>,
-    /// Why it matters and how to respond.
-    pub description: Option<String>,
-    /// Exceptions, threshold, dedup.
-    #[serde(default)]
-    pub noise: NoiseSettings,
-}
+pub use crate::targets::Destinations;
+use crate::targets::{Destination, RetryPolicy, TargetSpec};
+use crate::transform::TargetInput;
 
 /// Why a bus's rules cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +16,9 @@ pub enum BusError {
     /// A pattern the registry accepted does not compile.
     #[error(transparent)]
     Rules(#[from] RulesError),
-    /// A rule's stored metadata does not read as [`RuleExtras`] (a store edited by hand, or
-    /// written by another version): refused rather than read as defaults, which would drop the
-    /// rule's exceptions and alert on what they silence.
+    /// A rule's stored metadata does not read as [`crate::model::RuleExtras`]. No longer made here: the
+    /// registry refuses such a row when reading it (`RegistryError::Metadata`, same message);
+    /// kept while the daemon's assembly still tells this case apart.
     #[error(
         "rule {rule} on the bus {bus}: its stored metadata (title, severity, noise control) \
          cannot be read: {source}"
@@ -46,18 +32,6 @@ pub enum BusError {
         #[source]
         source: serde_json::Error,
     },
-}
-
-/// A stored rule's metadata: none for rules put through the API (`null`).
-fn rule_extras(stored: &StoredRule) -> Result<RuleExtras, BusError> {
-    if stored.extras.is_null() {
-        return Ok(RuleExtras::default());
-    }
-    serde_json::from_value(stored.extras.clone()).map_err(|source| BusError::Metadata {
-        rule: stored.name.clone(),
-        bus: stored.event_bus_name.clone(),
-        source,
-    })
 }
 
 pub use crate::targets::PayloadKind;
@@ -101,80 +75,6 @@ pub struct BusRules {
     pub runtime: Vec<RuleRuntime>,
 }
 
-/// Where targets resolve: configured destinations by name, and SNS topics and SQS queues by ARN.
-#[derive(Clone, Debug, Default)]
-pub struct Destinations {
-    /// Configured destinations, by name.
-    pub configured: BTreeMap<String, Destination>,
-    /// The AWS endpoint for destinations made from ARNs (tests: moto).
-    pub aws_endpoint_url: Option<String>,
-}
-
-impl Destinations {
-    /// The destination a target's `Arn` names: a configured one by name (or by an API
-    /// destination's ARN ending in `api-destination/<name>`), else an SNS topic or SQS queue made
-    /// from the ARN.
-    pub fn resolve(&self, arn: &str) -> Option<Destination> {
-        if let Some(found) = self.configured.get(arn) {
-            return Some(found.clone());
-        }
-        if let Some((_, rest)) = arn.split_once(":api-destination/") {
-            let name = rest.split('/').next().unwrap_or(rest);
-            return self.configured.get(name).cloned();
-        }
-        let timeout = std::time::Duration::from_secs(10);
-        if !crate::targets::is_topic_or_queue_arn(arn) {
-            return None;
-        }
-        if arn.starts_with("arn:aws:sns:") {
-            return Some(Destination {
-                name: arn.to_owned(),
-                kind: DestinationKind::Sns(SnsDestination {
-                    topic_arn: arn.to_owned(),
-                    chatbot_format: false,
-                    endpoint_url: self.aws_endpoint_url.clone(),
-                }),
-                rate_limit_per_second: None,
-                timeout,
-                max_in_flight: None,
-            });
-        }
-        if arn.starts_with("arn:aws:sqs:") {
-            return Some(Destination {
-                name: arn.to_owned(),
-                kind: DestinationKind::Sqs(SqsDestination {
-                    queue_url: self.queue_url(arn)?,
-                    message_group_id: None,
-                    endpoint_url: self.aws_endpoint_url.clone(),
-                }),
-                rate_limit_per_second: None,
-                timeout,
-                max_in_flight: None,
-            });
-        }
-        None
-    }
-
-    /// The URL of the queue `arn:aws:sqs:<region>:<account>:<name>` names.
-    pub fn queue_url(&self, arn: &str) -> Option<String> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some("aws"), Some("sqs"), Some(region), Some(account), Some(name)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        Some(match &self.aws_endpoint_url {
-            Some(endpoint) => format!("{}/{account}/{name}", endpoint.trim_end_matches('/')),
-            None => format!("https://sqs.{region}.amazonaws.com/{account}/{name}"),
-        })
-    }
-}
-
 impl BusRules {
     /// Compiles a bus's rules, and returns the destinations their targets use. Disabled rules
     /// and rules without a pattern are left out; a target that cannot be used (an unknown
@@ -191,21 +91,23 @@ impl BusRules {
         let mut used = BTreeMap::new();
         let mut sorted: Vec<&StoredRule> = rules
             .iter()
-            .filter(|rule| rule.state.is_enabled() && rule.event_pattern.is_some())
+            .filter(|rule| rule.spec.state().is_enabled() && rule.spec.event_pattern().is_some())
             .collect();
-        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        sorted.sort_by(|a, b| a.spec.name().cmp(b.spec.name()));
         for stored in sorted {
-            let extras = rule_extras(stored)?;
+            let spec = &stored.spec;
+            let extras = spec.extras();
             pack_rules.push(Rule {
-                name: stored.name.clone(),
-                title: extras.title.clone().unwrap_or_else(|| stored.name.clone()),
+                name: spec.name().to_owned(),
+                title: spec.title().to_owned(),
                 severity: extras.severity.unwrap_or(Severity::Medium),
                 description: extras
                     .description
-                    .clone()
-                    .or_else(|| stored.description.clone())
-                    .unwrap_or_default(),
-                event_pattern: stored.event_pattern.clone().unwrap_or_default(),
+                    .as_deref()
+                    .or(spec.description())
+                    .unwrap_or_default()
+                    .to_owned(),
+                event_pattern: spec.event_pattern().unwrap_or_default().to_owned(),
                 filter_pattern: None,
                 cis: Vec::new(),
                 noise: extras.noise.clone(),
@@ -222,13 +124,14 @@ impl BusRules {
                     }
                     Err(problem) => problems.push(format!(
                         "rule {} target {}: {problem}",
-                        stored.name, target.id
+                        stored.spec.name(),
+                        target.id
                     )),
                 }
             }
             runtime.push(RuleRuntime {
                 arn: stored.arn.clone(),
-                state: stored.state,
+                state: stored.spec.state(),
                 targets,
             });
         }
@@ -242,7 +145,7 @@ impl BusRules {
 }
 
 fn target_runtime(
-    target: &StoredTarget,
+    target: &TargetSpec,
     destinations: &Destinations,
 ) -> Result<(TargetRuntime, Destination), String> {
     let destination = destinations.resolve(&target.arn).ok_or_else(|| {
@@ -251,16 +154,6 @@ fn target_runtime(
             target.arn
         )
     })?;
-    let transformer = target.input_transformer.as_ref().map(|t| InputTransformer {
-        input_paths_map: t.input_paths_map.clone().unwrap_or_default(),
-        input_template: t.input_template.clone(),
-    });
-    let input = TargetInput::new(
-        target.input.as_deref(),
-        target.input_path.as_deref(),
-        transformer.as_ref(),
-    )
-    .map_err(|err| err.to_string())?;
     let kind = destination.payload_kind();
     let dead_letter_queue_url = match &target.dead_letter_arn {
         Some(arn) => Some(
@@ -274,9 +167,9 @@ fn target_runtime(
         TargetRuntime {
             id: target.id.clone(),
             destination: destination.name.clone(),
-            input,
+            input: target.input().clone(),
             kind,
-            retry_policy: target.retry_policy.unwrap_or_default(),
+            retry_policy: target.retry_policy(),
             dead_letter_queue_url,
             message_group_id: target.sqs_message_group_id.clone(),
         },

@@ -17,24 +17,41 @@
 //! 1. A folder `targets/<kind>/` with `mod.rs` holding the destination's settings
 //!    (`<Kind>Destination`), its client (`<Kind>Client` with `new` and
 //!    `deliver(&Outgoing) -> Result<Delivered, DeliveryError>`, classifying failures as retryable
-//!    or permanent; AWS kinds use [`aws::sdk_config`] and [`aws::classify`]) and, when it renders
-//!    the alert its own way, that rendering (see `securityhub/finding.rs`).
+//!    or permanent; AWS kinds use [`aws::sdk_config`] and [`aws::classify`]), `config.rs` reading
+//!    its `type = "<kind>"` keys ([`settings::SettingsReader`]: serde, problems with their key,
+//!    secrets) and, when it renders the alert its own way, that rendering (see
+//!    `securityhub/finding.rs`).
 //! 2. An arm in [`DestinationKind`] and one in [`TargetClient`]; then the compiler names every
-//!    `match` to extend, all in this file: [`Destination::in_flight`],
-//!    [`Destination::payload_kind`] (a new [`PayloadKind`] if it renders its own way, and its arm
-//!    in `service/payload.rs`), [`Destination::with_default_endpoint`], [`TargetClient::new`],
-//!    [`TargetClient::deliver`].
-//! 3. Its `type = "<kind>"` keys in `config/file.rs` (`destination`: the raw keys and one arm)
-//!    and in docs/CONFIGURATION.md.
-//! 4. A test through `trailbell run` in `tests/it/` (see `tests/it/aws_targets.rs`).
+//!    `match` to extend, all in this file: [`read_destination_kind`] (and [`KINDS`]),
+//!    [`Destination::in_flight`], [`Destination::payload_kind`] (a new [`PayloadKind`] if it
+//!    renders its own way, and its arm in the payload step), [`Destination::with_default_endpoint`],
+//!    [`DestinationKind::default_rate_limit`], [`TargetClient::new`], [`TargetClient::deliver`].
+//! 3. Its keys in docs/CONFIGURATION.md, and a test through `trailbell run` in `tests/it/` (see
+//!    `tests/it/aws_targets.rs`).
 //!
-//! Files touched: the new folder, this file, `config/file.rs`, the docs and the test (plus
-//! `service/payload.rs` for a new payload kind).
+//! Files touched: the new folder, this file, the docs and the test (plus the payload step for a
+//! new payload kind). A rule's targets ([`TargetSpec`]) name destinations by `Arn`; an SNS topic
+//! or SQS queue ARN needs no configured destination ([`Destinations::resolve`]).
 
 pub mod card;
+mod destinations;
 pub mod eventbridge;
 pub mod securityhub;
+pub mod settings;
 pub mod slack;
+mod spec;
+// The configuration of kinds whose clients need the service build: in their folders, compiled in
+// both builds.
+#[path = "file/config.rs"]
+pub mod file_config;
+#[path = "sns/config.rs"]
+pub mod sns_config;
+#[path = "sqs/config.rs"]
+pub mod sqs_config;
+#[path = "stdout/config.rs"]
+pub mod stdout_config;
+#[path = "webhook/config.rs"]
+pub mod webhook_config;
 service_only! {
     pub mod aws;
     pub mod client;
@@ -52,6 +69,11 @@ use std::time::Duration;
 use crate::secret::Secret;
 #[cfg(feature = "service")]
 use client::{ClientError, Delivered, DeliveryError, Outgoing};
+pub use destinations::Destinations;
+pub use spec::{
+    HttpParameters, MAX_ARN_CHARS, TargetError, TargetErrors, TargetFields, TargetSpec,
+    retry_policy_serde,
+};
 
 /// A configured endpoint that alerts are delivered to, with its rate limit.
 #[derive(Clone, Debug, PartialEq)]
@@ -358,6 +380,57 @@ impl TargetClient {
             TargetClient::File(client) => client.deliver(message).await,
             TargetClient::SecurityHub(client) => client.deliver(message).await,
             TargetClient::EventBridge(client) => client.deliver(message).await,
+        }
+    }
+}
+
+/// The kinds, as `type = "<kind>"` names them.
+pub const KINDS: &[&str] = &[
+    "slack",
+    "sns",
+    "sqs",
+    "webhook",
+    "stdout",
+    "file",
+    "securityhub",
+    "eventbridge",
+];
+
+/// Reads a destination of `kind` from its own keys (those every destination has, the
+/// configuration file's, removed): `Ok(None)` after the kind's reader reported why not, `Err`
+/// for a kind trailbell does not have.
+pub fn read_destination_kind(
+    kind: &str,
+    reader: &mut impl settings::SettingsReader,
+) -> Result<Option<DestinationKind>, String> {
+    Ok(match kind {
+        "slack" => slack::config::read(reader).map(DestinationKind::Slack),
+        "sns" => sns_config::read(reader).map(DestinationKind::Sns),
+        "sqs" => sqs_config::read(reader).map(DestinationKind::Sqs),
+        "webhook" => webhook_config::read(reader).map(DestinationKind::Webhook),
+        "stdout" => stdout_config::read(reader).map(DestinationKind::Stdout),
+        "file" => file_config::read(reader).map(DestinationKind::File),
+        "securityhub" => securityhub::config::read(reader).map(DestinationKind::SecurityHub),
+        "eventbridge" => eventbridge::config::read(reader).map(DestinationKind::EventBridge),
+        other => {
+            return Err(format!("{other:?}: expected one of {}", KINDS.join(", ")));
+        }
+    })
+}
+
+impl DestinationKind {
+    /// The rate limit when none is configured: Slack accepts about one message per second per
+    /// webhook or channel; the others have none.
+    pub fn default_rate_limit(&self) -> Option<f64> {
+        match self {
+            DestinationKind::Slack(_) => Some(1.0),
+            DestinationKind::Sns(_)
+            | DestinationKind::Sqs(_)
+            | DestinationKind::Webhook(_)
+            | DestinationKind::Stdout(_)
+            | DestinationKind::File(_)
+            | DestinationKind::SecurityHub(_)
+            | DestinationKind::EventBridge(_) => None,
         }
     }
 }

@@ -77,11 +77,25 @@ pub const MAX_KEY_CHARS: usize = 256;
 #[serde(deny_unknown_fields)]
 pub struct InputTransformer {
     /// Variable name to JSON path (`InputPathsMap`).
-    #[serde(rename = "InputPathsMap", default)]
+    /// Absent, `null` and `{}` are the same; an empty map is not written, as EventBridge's
+    /// answers and the registry's stored targets leave it out.
+    #[serde(
+        rename = "InputPathsMap",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub input_paths_map: BTreeMap<String, String>,
     /// The text with `<variable>` placeholders (`InputTemplate`).
     #[serde(rename = "InputTemplate")]
     pub input_template: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    use serde::Deserialize as _;
+    Ok(Option::<BTreeMap<String, String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// What one rule passes to one target, validated.

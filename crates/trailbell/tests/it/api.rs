@@ -12,7 +12,10 @@ use aws_sdk_eventbridge::types::{
 };
 use serde_json::{Value, json};
 use trailbell::api::{ApiAuth, ServeError, serve};
-use trailbell::registry::{Registry, RuleState as StoredRuleState, StoredRule, StoredTarget};
+use trailbell::model::{RuleExtras, RuleFields, RuleSpec};
+use trailbell::registry::{Registry, StoredRule};
+use trailbell::rules::Severity;
+use trailbell::targets::{TargetFields, TargetSpec};
 
 const PATTERN: &str = r#"{"source":["my.app"],"detail":{"kind":["login"]}}"#;
 
@@ -767,19 +770,27 @@ async fn managed_rules_are_replaced_by_their_manager_and_protected_from_the_api(
         .await
         .expect("an API rule");
     let managed = |name: &str| StoredRule {
-        name: name.to_owned(),
-        event_bus_name: "default".to_owned(),
+        spec: RuleSpec::new(RuleFields {
+            name: name.to_owned(),
+            event_bus_name: "default".to_owned(),
+            event_pattern: Some(PATTERN.to_owned()),
+            extras: RuleExtras {
+                severity: Some(Severity::High),
+                ..RuleExtras::default()
+            },
+            ..RuleFields::default()
+        })
+        .expect("a valid rule"),
         arn: String::new(),
-        event_pattern: Some(PATTERN.to_owned()),
-        state: StoredRuleState::Enabled,
-        description: None,
         managed_by: None,
-        targets: vec![StoredTarget {
-            id: "stdout".to_owned(),
-            arn: "stdout".to_owned(),
-            ..StoredTarget::default()
-        }],
-        extras: json!({"severity": "high"}),
+        targets: vec![
+            TargetSpec::new(TargetFields {
+                id: "stdout".to_owned(),
+                arn: "stdout".to_owned(),
+                ..TargetFields::default()
+            })
+            .expect("a valid target"),
+        ],
     };
     let mut changes = server.registry.subscribe();
     let before = *changes.borrow_and_update();
@@ -854,11 +865,11 @@ async fn managed_rules_are_replaced_by_their_manager_and_protected_from_the_api(
     .await
     .expect("task")
     .expect("replace again");
-    let names: Vec<&str> = rules.iter().map(|rule| rule.name.as_str()).collect();
+    let names: Vec<&str> = rules.iter().map(|rule| rule.spec.name()).collect();
     assert_eq!(names, ["cfg-a", "mine"], "the API rule is untouched");
-    assert_eq!(rules[0].extras, json!({"severity": "high"}));
+    assert_eq!(rules[0].spec.extras().severity, Some(Severity::High));
     assert_eq!(rules[0].targets[0].id, "stdout");
-    assert_eq!(rules[1].extras, Value::Null);
+    assert_eq!(rules[1].spec.extras(), &RuleExtras::default());
 
     let registry = server.registry.clone();
     let clash = managed("mine");

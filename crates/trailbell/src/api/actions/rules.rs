@@ -6,11 +6,8 @@ use trailbell_pattern::Pattern;
 
 use super::{AwsError, after_token, blocking, bus_name, check_name, next_token, page_limit};
 use crate::api::server::ApiState;
-use crate::model::MAX_RULE_NAME;
-use crate::registry::{RuleState, RuleUpdate, StoredRule};
-
-/// The longest description.
-const MAX_DESCRIPTION: usize = 512;
+use crate::model::{MAX_RULE_NAME, RuleError, RuleExtras, RuleField, RuleFields, RuleSpec};
+use crate::registry::{RuleState, StoredRule};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -31,29 +28,52 @@ pub(super) async fn put_rule(state: &ApiState, request: PutRuleRequest) -> Resul
             "Parameter ScheduleExpression is not valid. Reason: trailbell does not run scheduled rules; only event patterns are supported.",
         ));
     }
-    let pattern = request.event_pattern.ok_or_else(|| {
-        AwsError::validation("Parameter(s) EventPattern or ScheduleExpression must be specified.")
-    })?;
-    validate_pattern(&pattern)?;
-    let rule_state = parse_state(request.state.as_deref())?;
-    if let Some(description) = &request.description
-        && description.chars().count() > MAX_DESCRIPTION
-    {
-        return Err(AwsError::constraint(
-            description,
-            "description",
-            "Member must have length less than or equal to 512",
+    if request.event_pattern.is_none() {
+        return Err(AwsError::validation(
+            "Parameter(s) EventPattern or ScheduleExpression must be specified.",
         ));
     }
-    let update = RuleUpdate {
+    let fields = RuleFields {
         event_bus_name: bus_name(state, request.event_bus_name.as_deref())?,
         name: request.name,
-        event_pattern: Some(pattern),
-        state: rule_state,
+        event_pattern: request.event_pattern,
+        state: request.state,
         description: request.description,
+        extras: RuleExtras::default(),
     };
-    let arn = blocking(&state.registry, move |registry| registry.put_rule(&update)).await?;
+    let rule = RuleSpec::new(fields.clone()).map_err(|errors| aws_error(&fields, &errors))?;
+    let arn = blocking(&state.registry, move |registry| registry.put_rule(&rule)).await?;
     Ok(json!({"RuleArn": arn}))
+}
+
+/// The first problem, in EventBridge's words: the pattern's, then the state's, then the
+/// description's (the name was checked with the request's other constraints).
+fn aws_error(fields: &RuleFields, errors: &[RuleError]) -> AwsError {
+    let first = |field: RuleField| errors.iter().find(|error| error.field() == field);
+    if let Some(error) = first(RuleField::EventPattern) {
+        return AwsError::client("InvalidEventPatternException", error.to_string());
+    }
+    if first(RuleField::State).is_some() {
+        return AwsError::constraint(
+            fields.state.as_deref().unwrap_or_default(),
+            "state",
+            "Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]",
+        );
+    }
+    if let Some(error) = first(RuleField::Description) {
+        return AwsError::constraint(
+            fields.description.as_deref().unwrap_or_default(),
+            "description",
+            &error.to_string(),
+        );
+    }
+    AwsError::validation(
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 /// `InvalidEventPatternException` with the engine's message unless `pattern` is valid.
@@ -61,19 +81,6 @@ pub(super) fn validate_pattern(pattern: &str) -> Result<(), AwsError> {
     Pattern::parse(pattern)
         .map(|_| ())
         .map_err(|err| AwsError::client("InvalidEventPatternException", err.to_string()))
-}
-
-fn parse_state(state: Option<&str>) -> Result<RuleState, AwsError> {
-    match state {
-        None => Ok(RuleState::Enabled),
-        Some(text) => RuleState::parse(text).ok_or_else(|| {
-            AwsError::constraint(
-                text,
-                "state",
-                "Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]",
-            )
-        }),
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,13 +111,13 @@ pub(super) async fn describe_rule(
 
 fn rule_json(rule: &StoredRule) -> Value {
     json!({
-        "Name": rule.name,
+        "Name": rule.spec.name(),
         "Arn": rule.arn,
-        "EventPattern": rule.event_pattern,
-        "State": rule.state.as_str(),
-        "Description": rule.description,
+        "EventPattern": rule.spec.event_pattern(),
+        "State": rule.spec.state().as_str(),
+        "Description": rule.spec.description(),
         "ManagedBy": rule.managed_by,
-        "EventBusName": rule.event_bus_name,
+        "EventBusName": rule.spec.event_bus_name(),
     })
 }
 
@@ -140,7 +147,7 @@ pub(super) async fn list_rules(
     })
     .await?;
     let token = if more {
-        next_token(rules.last().map(|rule| rule.name.as_str()))
+        next_token(rules.last().map(|rule| rule.spec.name()))
     } else {
         None
     };

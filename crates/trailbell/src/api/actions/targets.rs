@@ -5,10 +5,11 @@ use serde_json::{Value, json};
 
 use super::{AwsError, after_token, blocking, bus_name, check_name, next_token, page_limit};
 use crate::api::server::ApiState;
-use crate::model::{
-    Bound, MAX_RULE_NAME, MAX_TARGET_ID, ONLY_ONE_INPUT, RetryField, RetryPolicy, at_most_one_input,
+use crate::model::{Bound, MAX_RULE_NAME, MAX_TARGET_ID, ONLY_ONE_INPUT, RetryField, RetryPolicy};
+use crate::targets::{
+    HttpParameters, MAX_ARN_CHARS, TargetError, TargetFields, TargetSpec, retry_policy_serde,
 };
-use crate::registry::{HttpParameters, InputTransformer, StoredTarget, retry_policy_serde};
+use crate::transform::{InputTransformer, TransformError};
 
 /// At most this many targets per `PutTargets` or ids per `RemoveTargets` request.
 const MAX_TARGETS_PER_REQUEST: usize = 10;
@@ -111,11 +112,11 @@ pub(super) async fn put_targets(
 fn check_fields(target: &Target, position: usize) -> Result<(), AwsError> {
     let at = |field: &str| format!("targets.{position}.member.{field}");
     check_name(&target.id, &at("id"), MAX_TARGET_ID)?;
-    if target.arn.is_empty() || target.arn.chars().count() > 1600 {
+    if target.arn.is_empty() || target.arn.chars().count() > MAX_ARN_CHARS {
         return Err(AwsError::constraint(
             &target.arn,
             &at("arn"),
-            "Member must have length between 1 and 1600",
+            &format!("Member must have length between 1 and {MAX_ARN_CHARS}"),
         ));
     }
     if let Some(policy) = target.retry_policy
@@ -143,32 +144,10 @@ fn check_fields(target: &Target, position: usize) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// The target as stored, or why this entry fails.
-fn stored_target(target: Target) -> Result<StoredTarget, String> {
-    if !at_most_one_input(
-        target.input.is_some(),
-        target.input_path.is_some(),
-        target.input_transformer.is_some(),
-    ) {
-        return Err(format!("{ONLY_ONE_INPUT} for target {}.", target.id));
-    }
-    if let Some(input) = &target.input
-        && serde_json::from_str::<serde::de::IgnoredAny>(input).is_err()
-    {
-        return Err(format!(
-            "Parameter Input is not valid for target {}. Reason: Input is not a valid JSON text.",
-            target.id
-        ));
-    }
-    if let Some(transformer) = &target.input_transformer
-        && transformer.input_template.is_empty()
-    {
-        return Err(format!(
-            "Parameter InputTemplate is not valid for target {}. Reason: InputTemplate must not be empty.",
-            target.id
-        ));
-    }
-    Ok(StoredTarget {
+/// The target as stored, or why this entry fails (the first problem, in EventBridge's words).
+fn stored_target(target: Target) -> Result<TargetSpec, String> {
+    let id = target.id.clone();
+    TargetSpec::new(TargetFields {
         id: target.id,
         arn: target.arn,
         role_arn: target.role_arn,
@@ -180,10 +159,26 @@ fn stored_target(target: Target) -> Result<StoredTarget, String> {
         sqs_message_group_id: target.sqs_parameters.and_then(|sqs| sqs.message_group_id),
         http_parameters: target.http_parameters,
     })
+    .map_err(|errors| match errors.first() {
+        Some(TargetError::Input(TransformError::MoreThanOne)) => {
+            format!("{ONLY_ONE_INPUT} for target {id}.")
+        }
+        Some(TargetError::Input(TransformError::InputNotJson)) => format!(
+            "Parameter Input is not valid for target {id}. Reason: Input is not a valid JSON text."
+        ),
+        Some(TargetError::Input(TransformError::EmptyTemplate)) => format!(
+            "Parameter InputTemplate is not valid for target {id}. Reason: InputTemplate must not be empty."
+        ),
+        Some(TargetError::DeadLetter { arn }) => format!(
+            "Parameter DeadLetterConfig.Arn is not valid for target {id}. Reason: {arn:?} is not an SQS queue ARN."
+        ),
+        Some(error) => format!("{error} (target {id})."),
+        None => format!("Target {id} is not valid."),
+    })
 }
 
 /// A stored target in EventBridge's `Target` shape.
-fn target_json(target: &StoredTarget) -> Value {
+fn target_json(target: &TargetSpec) -> Value {
     json!({
         "Id": target.id,
         "Arn": target.arn,

@@ -7,8 +7,63 @@ pub(crate) type Literal = (String, bool);
 /// An OR of ANDs.
 pub(crate) type Dnf = Vec<Vec<Literal>>;
 
+/// Why a condition cannot be read; `at` is the position of the token (from 0) in the condition.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    /// `| count() ...`.
+    #[error("aggregations (`| count() ...`) cannot be expressed")]
+    Aggregation,
+    /// Nothing but blanks.
+    #[error("the condition is empty")]
+    Empty,
+    /// A token after a whole condition.
+    #[error("unexpected {token:?} in the condition")]
+    Unexpected {
+        /// The token.
+        token: String,
+        /// Its position.
+        at: usize,
+    },
+    /// A condition cut short.
+    #[error("the condition ends too early")]
+    EndsEarly,
+    /// `(` without `)`.
+    #[error("a parenthesis is not closed")]
+    Unclosed {
+        /// The position of what stands where `)` should.
+        at: usize,
+    },
+    /// `1`, `any` or `all` not followed by `of`.
+    #[error("expected `of` after {token:?}")]
+    ExpectedOf {
+        /// The quantifier.
+        token: String,
+        /// Its position.
+        at: usize,
+    },
+    /// `1 of x*` where no selection starts with `x`.
+    #[error("`{quantifier} of {target}` names no selection")]
+    NoSelection {
+        /// `1`, `any` or `all`.
+        quantifier: String,
+        /// The pattern of names.
+        target: String,
+    },
+    /// A name that is not a selection of the rule.
+    #[error("the condition names {name:?}, which is not a selection")]
+    UnknownSelection {
+        /// The name.
+        name: String,
+        /// Its position.
+        at: usize,
+    },
+    /// `not (a and b)`.
+    #[error("`not` over a conjunction of selections cannot be expressed")]
+    NotOverConjunction,
+}
+
 /// Reads `condition` over the selections `names`; `Err` says why it cannot be read.
-pub(crate) fn parse(condition: &str, names: &[String]) -> Result<Dnf, String> {
+pub(crate) fn parse(condition: &str, names: &[String]) -> Result<Dnf, ConditionError> {
     let tokens = tokenize(condition)?;
     let mut parser = Parser {
         tokens,
@@ -16,16 +71,16 @@ pub(crate) fn parse(condition: &str, names: &[String]) -> Result<Dnf, String> {
         names,
     };
     let dnf = parser.or()?;
-    if parser.at != parser.tokens.len() {
-        return Err(format!(
-            "unexpected {:?} in the condition",
-            parser.tokens[parser.at]
-        ));
+    if let Some(token) = parser.tokens.get(parser.at) {
+        return Err(ConditionError::Unexpected {
+            token: token.clone(),
+            at: parser.at,
+        });
     }
     Ok(dnf)
 }
 
-fn tokenize(text: &str) -> Result<Vec<String>, String> {
+fn tokenize(text: &str) -> Result<Vec<String>, ConditionError> {
     let mut tokens = Vec::new();
     let mut word = String::new();
     for c in text.chars() {
@@ -35,7 +90,7 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
                     tokens.push(std::mem::take(&mut word));
                 }
                 if c == '|' {
-                    return Err("aggregations (`| count() ...`) cannot be expressed".to_owned());
+                    return Err(ConditionError::Aggregation);
                 }
                 tokens.push(c.to_string());
             }
@@ -51,7 +106,7 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
         tokens.push(word);
     }
     if tokens.is_empty() {
-        return Err("the condition is empty".to_owned());
+        return Err(ConditionError::Empty);
     }
     Ok(tokens)
 }
@@ -67,17 +122,17 @@ impl Parser<'_> {
         self.tokens.get(self.at).map(String::as_str)
     }
 
-    fn next(&mut self) -> Result<String, String> {
+    fn next(&mut self) -> Result<String, ConditionError> {
         let token = self
             .tokens
             .get(self.at)
             .cloned()
-            .ok_or("the condition ends too early")?;
+            .ok_or(ConditionError::EndsEarly)?;
         self.at += 1;
         Ok(token)
     }
 
-    fn or(&mut self) -> Result<Dnf, String> {
+    fn or(&mut self) -> Result<Dnf, ConditionError> {
         let mut dnf = self.and()?;
         while self.peek() == Some("or") {
             self.at += 1;
@@ -86,7 +141,7 @@ impl Parser<'_> {
         Ok(dnf)
     }
 
-    fn and(&mut self) -> Result<Dnf, String> {
+    fn and(&mut self) -> Result<Dnf, ConditionError> {
         let mut dnf = self.not()?;
         while self.peek() == Some("and") {
             self.at += 1;
@@ -96,7 +151,7 @@ impl Parser<'_> {
         Ok(dnf)
     }
 
-    fn not(&mut self) -> Result<Dnf, String> {
+    fn not(&mut self) -> Result<Dnf, ConditionError> {
         if self.peek() == Some("not") {
             self.at += 1;
             return negate(&self.not()?);
@@ -104,19 +159,22 @@ impl Parser<'_> {
         self.atom()
     }
 
-    fn atom(&mut self) -> Result<Dnf, String> {
+    fn atom(&mut self) -> Result<Dnf, ConditionError> {
         let token = self.next()?;
         match token.as_str() {
             "(" => {
                 let inner = self.or()?;
                 if self.next()? != ")" {
-                    return Err("a parenthesis is not closed".to_owned());
+                    return Err(ConditionError::Unclosed { at: self.at - 1 });
                 }
                 Ok(inner)
             }
             "1" | "any" | "all" => {
                 if self.next()? != "of" {
-                    return Err(format!("expected `of` after {token:?}"));
+                    return Err(ConditionError::ExpectedOf {
+                        token,
+                        at: self.at - 2,
+                    });
                 }
                 let target = self.next()?;
                 let chosen: Vec<String> = self
@@ -129,7 +187,10 @@ impl Parser<'_> {
                     .cloned()
                     .collect();
                 if chosen.is_empty() {
-                    return Err(format!("`{token} of {target}` names no selection"));
+                    return Err(ConditionError::NoSelection {
+                        quantifier: token,
+                        target,
+                    });
                 }
                 Ok(if token == "all" {
                     vec![chosen.into_iter().map(|name| (name, false)).collect()]
@@ -140,9 +201,10 @@ impl Parser<'_> {
             name if self.names.iter().any(|known| known == name) => {
                 Ok(vec![vec![(name.to_owned(), false)]])
             }
-            other => Err(format!(
-                "the condition names {other:?}, which is not a selection"
-            )),
+            other => Err(ConditionError::UnknownSelection {
+                name: other.to_owned(),
+                at: self.at - 1,
+            }),
         }
     }
 }
@@ -169,13 +231,13 @@ fn product(left: &Dnf, right: &Dnf) -> Dnf {
 
 /// De Morgan: not (A or B) is (not A) and (not B); a conjunction of more than one literal under
 /// a negation would need an OR of negations, which is left unsupported (no rule uses it).
-fn negate(dnf: &Dnf) -> Result<Dnf, String> {
+fn negate(dnf: &Dnf) -> Result<Dnf, ConditionError> {
     let mut out: Vec<Literal> = Vec::new();
     for conjunction in dnf {
         match conjunction.as_slice() {
             [(name, negated)] => out.push((name.clone(), !negated)),
             _ => {
-                return Err("`not` over a conjunction of selections cannot be expressed".to_owned());
+                return Err(ConditionError::NotOverConjunction);
             }
         }
     }
@@ -227,8 +289,17 @@ mod tests {
                 ("status_y".to_owned(), false)
             ]]
         );
-        assert!(parse("selection | count() > 5", &known).is_err());
-        assert!(parse("selection and nothing", &known).is_err());
+        assert_eq!(
+            parse("selection | count() > 5", &known),
+            Err(ConditionError::Aggregation)
+        );
+        assert_eq!(
+            parse("selection and nothing", &known),
+            Err(ConditionError::UnknownSelection {
+                name: "nothing".to_owned(),
+                at: 2
+            })
+        );
         assert!(parse("not (status_x and status_y)", &known).is_err());
         assert!(parse("(selection", &known).is_err());
     }

@@ -24,6 +24,8 @@ mod condition;
 
 use std::collections::BTreeMap;
 
+pub use condition::ConditionError;
+
 use serde_json::{Map, Value, json};
 
 use super::file::{Fixtures, parse_rule_file};
@@ -38,27 +40,141 @@ pub struct Converted {
     pub text: String,
 }
 
+/// Why a Sigma rule cannot be converted, one line; the variants name the selection, the
+/// `field|modifier` key or the field path the problem is in.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SigmaError {
+    /// Not YAML (serde-saphyr's message, with the line and column).
+    #[error("not a YAML document: {0}")]
+    Yaml(String),
+    /// Another logsource.
+    #[error("logsource is not product aws, service cloudtrail")]
+    NotCloudTrail,
+    /// A required key is missing (`title`, `detection`, `condition`).
+    #[error("no {0}")]
+    Missing(&'static str),
+    /// A condition in a list that is not text.
+    #[error("the condition is not text")]
+    ConditionNotText,
+    /// Something the detection says that an event pattern cannot (`several conditions`, ...).
+    #[error("{0} cannot be expressed")]
+    Inexpressible(&'static str),
+    /// A branch of the condition with only negated selections.
+    #[error("a branch of the condition has only negations")]
+    OnlyNegations,
+    /// The condition cannot be read.
+    #[error(transparent)]
+    Condition(#[from] ConditionError),
+    /// A selection that is a keyword list.
+    #[error("selection {selection:?} is a keyword search, which cannot be expressed")]
+    KeywordSearch {
+        /// The selection.
+        selection: String,
+    },
+    /// A selection key without a field name (`|contains`).
+    #[error("selection {selection:?} has a field without a name")]
+    NoFieldName {
+        /// The selection.
+        selection: String,
+    },
+    /// A `field|modifier` key or its value that cannot be converted.
+    #[error("{key}: {problem}")]
+    Key {
+        /// The key, modifiers included.
+        key: String,
+        /// What is wrong with it.
+        problem: KeyProblem,
+    },
+    /// A key without a value.
+    #[error("{key} in {selection:?} has no value")]
+    NoValue {
+        /// The key.
+        key: String,
+        /// Its selection.
+        selection: String,
+    },
+    /// Two conditions on one field in one branch.
+    #[error("two conditions on {path} in one branch cannot be expressed")]
+    TwoConditions {
+        /// The field path.
+        path: String,
+    },
+    /// A field that is a value in one condition and an object in another.
+    #[error("{path} is both a value and an object")]
+    ValueAndObject {
+        /// The field path.
+        path: String,
+    },
+    /// A `level` Sigma does not have.
+    #[error("unknown level {0:?}")]
+    Level(String),
+    /// The converted rule could not be written as JSON.
+    #[error("{0}")]
+    Json(String),
+    /// The converted rule fails the rule-file checks (the first problem, with its key path).
+    #[error("the converted rule is invalid: {0}")]
+    Invalid(Box<super::FileProblem>),
+}
+
+/// See [`SigmaError::Key`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    /// `re`.
+    #[error("regular expressions cannot be expressed")]
+    Regex,
+    /// `fieldref`.
+    #[error("comparing one field with another cannot be expressed")]
+    FieldRef,
+    /// `expand`.
+    #[error("placeholders (expand) need values only the deployment knows")]
+    Expand,
+    /// Another modifier.
+    #[error("the modifier {0:?} cannot be expressed")]
+    Modifier(String),
+    /// `all` with several values.
+    #[error("`all` over several values of one field cannot be expressed")]
+    AllOverSeveral,
+    /// `exists` with a value that is not a boolean.
+    #[error("exists takes true or false")]
+    ExistsNotBool,
+    /// A value that is neither text, a number, a boolean nor null.
+    #[error("the value {0} cannot be expressed")]
+    Value(String),
+    /// A `?` wildcard.
+    #[error("the wildcard `?` cannot be expressed")]
+    QuestionMark,
+}
+
+fn key_error(key: &str, problem: KeyProblem) -> SigmaError {
+    SigmaError::Key {
+        key: key.to_owned(),
+        problem,
+    }
+}
+
 /// Converts one Sigma rule file's text; `stem` is its file name without `.yml`. `Err` is why it
 /// cannot be converted, one line.
-pub fn convert(stem: &str, text: &str) -> Result<Converted, String> {
-    let doc: Value = serde_saphyr::from_str(text)
-        .map_err(|err| format!("not a YAML document: {}", one_line(&err.to_string())))?;
+pub fn convert(stem: &str, text: &str) -> Result<Converted, SigmaError> {
+    let doc: Value =
+        serde_saphyr::from_str(text).map_err(|err| SigmaError::Yaml(one_line(&err.to_string())))?;
     let logsource = &doc["logsource"];
     if logsource["product"] != "aws" || logsource["service"] != "cloudtrail" {
-        return Err("logsource is not product aws, service cloudtrail".to_owned());
+        return Err(SigmaError::NotCloudTrail);
     }
-    let title = text_of(&doc["title"]).ok_or("no title")?;
-    let detection = doc["detection"].as_object().ok_or("no detection")?;
+    let title = text_of(&doc["title"]).ok_or(SigmaError::Missing("title"))?;
+    let detection = doc["detection"]
+        .as_object()
+        .ok_or(SigmaError::Missing("detection"))?;
     if detection.contains_key("timeframe") {
-        return Err("aggregations over a timeframe cannot be expressed".to_owned());
+        return Err(SigmaError::Inexpressible("aggregations over a timeframe"));
     }
     let condition = match &detection.get("condition") {
         Some(Value::String(condition)) => condition.clone(),
         Some(Value::Array(list)) if list.len() == 1 => {
-            text_of(&list[0]).ok_or("the condition is not text")?
+            text_of(&list[0]).ok_or(SigmaError::ConditionNotText)?
         }
-        Some(_) => return Err("several conditions cannot be expressed".to_owned()),
-        None => return Err("no condition".to_owned()),
+        Some(_) => return Err(SigmaError::Inexpressible("several conditions")),
+        None => return Err(SigmaError::Missing("condition")),
     };
     let names: Vec<String> = detection
         .keys()
@@ -87,7 +203,9 @@ pub fn convert(stem: &str, text: &str) -> Result<Converted, String> {
         .iter()
         .any(|conjunction| negated(conjunction) != exceptions)
     {
-        return Err("a negation that is not common to every branch cannot be expressed".to_owned());
+        return Err(SigmaError::Inexpressible(
+            "a negation that is not common to every branch",
+        ));
     }
     let mut branches: Vec<Map<String, Value>> = Vec::new();
     for conjunction in &dnf {
@@ -108,7 +226,7 @@ pub fn convert(stem: &str, text: &str) -> Result<Converted, String> {
         }
         for fields in alternatives {
             if fields.is_empty() {
-                return Err("a branch of the condition has only negations".to_owned());
+                return Err(SigmaError::OnlyNegations);
             }
             let detail = nest(&fields)?;
             if !branches.contains(&detail) {
@@ -142,10 +260,10 @@ pub fn convert(stem: &str, text: &str) -> Result<Converted, String> {
     .is_none()
     {
         let first = problems
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return Err(format!("the converted rule is invalid: {first}"));
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| super::FileProblem::new(&display, "", "refused"));
+        return Err(SigmaError::Invalid(Box::new(first)));
     }
     Ok(Converted { name, text })
 }
@@ -154,7 +272,7 @@ pub fn convert(stem: &str, text: &str) -> Result<Converted, String> {
 type Fields = Vec<(String, Vec<Value>)>;
 
 /// A selection: a map (one way) or a list of maps (any of them).
-fn selection(name: &str, value: &Value) -> Result<Vec<Fields>, String> {
+fn selection(name: &str, value: &Value) -> Result<Vec<Fields>, SigmaError> {
     match value {
         Value::Object(map) => Ok(vec![fields(name, map)?]),
         Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => items
@@ -162,22 +280,22 @@ fn selection(name: &str, value: &Value) -> Result<Vec<Fields>, String> {
             .filter_map(Value::as_object)
             .map(|map| fields(name, map))
             .collect(),
-        _ => Err(format!(
-            "selection {name:?} is a keyword search, which cannot be expressed"
-        )),
+        _ => Err(SigmaError::KeywordSearch {
+            selection: name.to_owned(),
+        }),
     }
 }
 
-fn fields(selection: &str, map: &Map<String, Value>) -> Result<Fields, String> {
+fn fields(selection: &str, map: &Map<String, Value>) -> Result<Fields, SigmaError> {
     let mut out = Vec::new();
     for (key, value) in map {
         let mut parts = key.split('|');
         let field = parts.next().unwrap_or_default().to_owned();
         let modifiers: Vec<&str> = parts.collect();
         if field.is_empty() {
-            return Err(format!(
-                "selection {selection:?} has a field without a name"
-            ));
+            return Err(SigmaError::NoFieldName {
+                selection: selection.to_owned(),
+            });
         }
         out.push((field, matchers(selection, key, &modifiers, value)?));
     }
@@ -190,7 +308,7 @@ fn matchers(
     key: &str,
     modifiers: &[&str],
     value: &Value,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, SigmaError> {
     let mut kind = None;
     let mut all = false;
     for modifier in modifiers {
@@ -199,18 +317,10 @@ fn matchers(
                 kind = Some(*modifier);
             }
             "all" => all = true,
-            "re" => return Err(format!("{key}: regular expressions cannot be expressed")),
-            "fieldref" => {
-                return Err(format!(
-                    "{key}: comparing one field with another cannot be expressed"
-                ));
-            }
-            "expand" => {
-                return Err(format!(
-                    "{key}: placeholders (expand) need values only the deployment knows"
-                ));
-            }
-            other => return Err(format!("{key}: the modifier {other:?} cannot be expressed")),
+            "re" => return Err(key_error(key, KeyProblem::Regex)),
+            "fieldref" => return Err(key_error(key, KeyProblem::FieldRef)),
+            "expand" => return Err(key_error(key, KeyProblem::Expand)),
+            other => return Err(key_error(key, KeyProblem::Modifier(other.to_owned()))),
         }
     }
     let values: Vec<&Value> = match value {
@@ -218,12 +328,13 @@ fn matchers(
         one => vec![one],
     };
     if values.is_empty() {
-        return Err(format!("{key} in {selection:?} has no value"));
+        return Err(SigmaError::NoValue {
+            key: key.to_owned(),
+            selection: selection.to_owned(),
+        });
     }
     if all && values.len() > 1 {
-        return Err(format!(
-            "{key}: `all` over several values of one field cannot be expressed"
-        ));
+        return Err(key_error(key, KeyProblem::AllOverSeveral));
     }
     let mut out = Vec::new();
     for value in values {
@@ -232,11 +343,11 @@ fn matchers(
     Ok(out)
 }
 
-fn matcher(key: &str, kind: Option<&str>, value: &Value) -> Result<Vec<Value>, String> {
+fn matcher(key: &str, kind: Option<&str>, value: &Value) -> Result<Vec<Value>, SigmaError> {
     if kind == Some("exists") {
         return match value {
             Value::Bool(exists) => Ok(vec![json!({ "exists": exists })]),
-            _ => Err(format!("{key}: exists takes true or false")),
+            _ => Err(key_error(key, KeyProblem::ExistsNotBool)),
         };
     }
     let text = match value {
@@ -252,10 +363,10 @@ fn matcher(key: &str, kind: Option<&str>, value: &Value) -> Result<Vec<Value>, S
         Value::String(text) => text.clone(),
         Value::Number(number) => number.to_string(),
         Value::Bool(flag) => flag.to_string(),
-        _ => return Err(format!("{key}: the value {value} cannot be expressed")),
+        _ => return Err(key_error(key, KeyProblem::Value(value.to_string()))),
     };
     if text.contains('?') && kind != Some("cidr") {
-        return Err(format!("{key}: the wildcard `?` cannot be expressed"));
+        return Err(key_error(key, KeyProblem::QuestionMark));
     }
     let wildcard = |text: &str| text.contains('*');
     Ok(vec![match kind {
@@ -267,7 +378,7 @@ fn matcher(key: &str, kind: Option<&str>, value: &Value) -> Result<Vec<Value>, S
         Some("endswith") if wildcard(&text) => json!({ "wildcard": format!("*{text}") }),
         Some("endswith") => json!({ "suffix": text }),
         Some("cidr") => json!({ "cidr": text }),
-        Some(other) => return Err(format!("{key}: the modifier {other:?} cannot be expressed")),
+        Some(other) => return Err(key_error(key, KeyProblem::Modifier(other.to_owned()))),
     }])
 }
 
@@ -278,7 +389,7 @@ fn escape_wildcard(text: &str) -> String {
 
 /// `requestParameters.userName` -> `{"requestParameters": {"userName": [...]}}`, every field of
 /// one way merged into one object.
-fn nest(fields: &Fields) -> Result<Map<String, Value>, String> {
+fn nest(fields: &Fields) -> Result<Map<String, Value>, SigmaError> {
     let mut root = Map::new();
     for (path, matchers) in fields {
         let mut node = &mut root;
@@ -287,9 +398,7 @@ fn nest(fields: &Fields) -> Result<Map<String, Value>, String> {
             let last = index == parts.len() - 1;
             if last {
                 if node.contains_key(*part) {
-                    return Err(format!(
-                        "two conditions on {path} in one branch cannot be expressed"
-                    ));
+                    return Err(SigmaError::TwoConditions { path: path.clone() });
                 }
                 node.insert((*part).to_owned(), Value::Array(matchers.clone()));
             } else {
@@ -298,7 +407,7 @@ fn nest(fields: &Fields) -> Result<Map<String, Value>, String> {
                     .or_insert_with(|| Value::Object(Map::new()));
                 node = child
                     .as_object_mut()
-                    .ok_or_else(|| format!("{path} is both a value and an object"))?;
+                    .ok_or_else(|| SigmaError::ValueAndObject { path: path.clone() })?;
             }
         }
     }
@@ -355,11 +464,11 @@ fn rule_file(
     doc: &Value,
     pattern: &Value,
     exceptions: &[(String, Value)],
-) -> Result<String, String> {
+) -> Result<String, SigmaError> {
     let severity = match doc["level"].as_str().unwrap_or("medium") {
         "informational" => "info",
         level @ ("low" | "medium" | "high" | "critical") => level,
-        other => return Err(format!("unknown level {other:?}")),
+        other => return Err(SigmaError::Level(other.to_owned())),
     };
     let author = text_of(&doc["author"]).unwrap_or_else(|| "unknown".to_owned());
     let id = text_of(&doc["id"]).unwrap_or_default();
@@ -417,7 +526,8 @@ fn rule_file(
         text.push_str("]\n");
     }
     text.push_str(&format!("description = {}\n", quoted(&description)));
-    let pattern = serde_json::to_string_pretty(pattern).map_err(|err| err.to_string())?;
+    let pattern =
+        serde_json::to_string_pretty(pattern).map_err(|err| SigmaError::Json(err.to_string()))?;
     if pattern.contains("'''") {
         text.push_str(&format!("event_pattern = {}\n", quoted(&pattern)));
     } else {
@@ -427,7 +537,10 @@ fn rule_file(
         text.push_str(&format!(
             "\n[[exceptions]]\nname = {}\nevent_pattern = {}\n",
             quoted(&format!("Sigma filter {selection}")),
-            quoted(&serde_json::to_string(exception).map_err(|err| err.to_string())?)
+            quoted(
+                &serde_json::to_string(exception)
+                    .map_err(|err| SigmaError::Json(err.to_string()))?
+            )
         ));
     }
     Ok(text)

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::convert;
+use super::{KeyProblem, SigmaError, convert};
 use crate::rules::RulePack;
 
 fn sigma(name: &str) -> String {
@@ -198,7 +198,11 @@ fn exists_cidr_numbers_and_all_of_are_merged_into_one_branch() {
 
 #[test]
 fn what_cannot_be_expressed_is_refused_with_the_reason() {
-    let refused = |name: &str| convert(name, &sigma(name)).expect_err("refused");
+    let refused = |name: &str| {
+        convert(name, &sigma(name))
+            .expect_err("refused")
+            .to_string()
+    };
     assert_eq!(
         refused("aws_cloudtrail_refused_regex"),
         "userIdentity.arn|re: regular expressions cannot be expressed"
@@ -221,6 +225,7 @@ fn what_cannot_be_expressed_is_refused_with_the_reason() {
             &format!("title: t\nlogsource:\n    product: aws\n    service: cloudtrail\ndetection:\n{detection}"),
         )
         .expect_err("refused")
+        .to_string()
     };
     assert_eq!(
         inline("    keywords:\n        - evil\n    condition: keywords\n"),
@@ -249,4 +254,14 @@ fn what_cannot_be_expressed_is_refused_with_the_reason() {
         "a negation that is not common to every branch cannot be expressed"
     );
     assert!(inline("    selection: [\n").starts_with("not a YAML document"));
+    assert!(matches!(
+        convert(
+            "aws_cloudtrail_refused_regex",
+            &sigma("aws_cloudtrail_refused_regex")
+        ),
+        Err(SigmaError::Key {
+            problem: KeyProblem::Regex,
+            ..
+        })
+    ));
 }

@@ -3,6 +3,8 @@
 //! [`DETAIL_TYPE`], its `Detail` the alert's payload (a JSON object; anything else is wrapped as
 //! `{"text": ...}`, since EventBridge only takes objects).
 
+pub mod config;
+
 #[cfg(feature = "service")]
 use std::time::Duration;
 

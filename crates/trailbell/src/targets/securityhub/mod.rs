@@ -2,6 +2,7 @@
 //! `BatchImportFindings`. The finding's id is stable per rule and event, so delivering the same
 //! alert again updates the finding instead of adding one (decision 0052).
 
+pub mod config;
 pub mod finding;
 
 #[cfg(feature = "service")]
