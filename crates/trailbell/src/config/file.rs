@@ -81,6 +81,8 @@ pub(super) fn read(
         file,
         problems: Vec::new(),
         left_out: Vec::new(),
+        known: HashSet::new(),
+        dropped: HashSet::new(),
     };
     let table = match text.parse::<Table>() {
         Ok(table) => table,
@@ -118,53 +120,32 @@ pub(super) fn read(
             _ => reader.problem("destinations", "expected a table of named destinations"),
         }
     }
+    // Targets must name a destination or an AWS ARN; those naming a dropped optional destination
+    // are left out.
+    reader.known = destinations.iter().map(|d| d.name.clone()).collect();
+    reader.dropped = dropped;
     let rule_packs = reader.array(&table, "rule_packs", |reader, path, item| {
         reader.rule_pack(path, item)
     });
-    let mut rules = reader.array(&table, "rules", |reader, path, item| {
+    let read_rules = reader.array(&table, "rules", |reader, path, item| {
         reader.rule(path, item)
     });
     let sources = reader.array(&table, "sources", |reader, path, item| {
         reader.source(path, item)
     });
 
-    // Targets must name a destination or an AWS ARN; those naming a dropped optional destination
-    // are left out.
-    let known: HashSet<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
-    let check_targets = |reader: &mut Reader<'_>, path: &str, targets: &mut Vec<TargetSpec>| {
-        targets.retain(|target| !dropped.contains(&target.arn));
-        for (index, target) in targets.iter().enumerate() {
-            if !known.contains(target.arn.as_str())
-                && !crate::targets::is_topic_or_queue_arn(&target.arn)
-            {
-                reader.problem(
-                    &format!("{path}.Targets[{index}].Arn"),
-                    format!(
-                        "{:?} is neither a destination of this file nor an SNS topic or SQS queue ARN",
-                        target.arn
-                    ),
-                );
-            }
-        }
-    };
-    let mut rule_packs = rule_packs;
-    for (index, pack) in rule_packs.iter_mut().enumerate() {
-        check_targets(
-            &mut reader,
-            &format!("rule_packs[{index}]"),
-            &mut pack.targets,
-        );
-    }
     let mut names = HashSet::new();
-    for (index, rule) in rules.iter_mut().enumerate() {
-        check_targets(&mut reader, &format!("rules[{index}]"), &mut rule.targets);
-        let (bus, name) = (rule.rule.event_bus_name(), rule.rule.name());
+    let mut rules = Vec::new();
+    for (index, (rule, targets)) in read_rules.into_iter().enumerate() {
+        let Some(rule) = rule else { continue };
+        let (bus, name) = (rule.event_bus_name(), rule.name());
         if !names.insert((bus.to_owned(), name.to_owned())) {
             reader.problem(
                 &format!("rules[{index}].Name"),
                 format!("a rule named {name:?} is already on the bus {bus:?}"),
             );
         }
+        rules.push(RuleSettings { rule, targets });
     }
     if let (Some(service), Some(api)) = (&service, &api)
         && !api.authentication
@@ -197,6 +178,10 @@ struct Reader<'a> {
     file: &'a str,
     problems: Vec<FileProblem>,
     left_out: Vec<super::LeftOut>,
+    /// The destinations of the file, by name: what targets may name besides AWS ARNs.
+    known: HashSet<String>,
+    /// Optional destinations left out: targets naming them are left out too.
+    dropped: HashSet<String>,
 }
 
 /// An item read with serde; its problem, if any, reported under its key path.
@@ -602,7 +587,20 @@ impl Reader<'_> {
                 sqs_message_group_id: target.sqs_parameters.map(|p| p.message_group_id),
                 ..TargetFields::default()
             };
+            let arn = fields.arn.clone();
+            if !self.known.contains(&arn)
+                && !self.dropped.contains(&arn)
+                && !crate::targets::is_topic_or_queue_arn(&arn)
+            {
+                self.problem(
+                    &format!("{at}.Arn"),
+                    format!(
+                        "{arn:?} is neither a destination of this file nor an SNS topic or SQS queue ARN"
+                    ),
+                );
+            }
             match TargetSpec::new(fields) {
+                Ok(_) if self.dropped.contains(&arn) => {}
                 Ok(target) => targets.push(target),
                 Err(errors) => {
                     for error in errors {
@@ -645,7 +643,8 @@ impl Reader<'_> {
         })
     }
 
-    fn rule(&mut self, path: &str, value: &Value) -> Option<RuleSettings> {
+    /// The rule, unless refused (its problems reported), and its targets either way.
+    fn rule(&mut self, path: &str, value: &Value) -> Option<(Option<RuleSpec>, Vec<TargetSpec>)> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Raw {
@@ -713,7 +712,7 @@ impl Reader<'_> {
         });
         let targets = self.targets(path, raw.targets);
         match rule {
-            Ok(rule) => Some(RuleSettings { rule, targets }),
+            Ok(rule) => Some((Some(rule), targets)),
             Err(errors) => {
                 for error in errors {
                     // A filter that did not translate was named already.
@@ -724,7 +723,7 @@ impl Reader<'_> {
                         );
                     }
                 }
-                None
+                Some((None, targets))
             }
         }
     }
