@@ -56,7 +56,7 @@ const MIN_SECRET_CHARS: usize = 16;
 /// "#;
 /// let env = |name: &str| (name == "HOOK_URL").then(|| "https://example.invalid/x".to_owned());
 /// let config = trailbell::config::parse("t.toml", text, &env)?;
-/// assert_eq!(config.rules[0].event_bus_name, "default");
+/// assert_eq!(config.rules[0].rule.event_bus_name(), "default");
 ///
 /// let err = trailbell::config::parse("t.toml", "[[rules]]\nName = 'a b'\nEventPattern = '{}'\n", &env).unwrap_err();
 /// assert!(err.to_string().contains("t.toml: rules[0].Name:"), "{err}");
