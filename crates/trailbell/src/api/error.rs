@@ -72,7 +72,7 @@ impl From<RegistryError> for AwsError {
             RegistryError::Open(_)
             | RegistryError::Store(_)
             | RegistryError::Corrupt(_)
-            | RegistryError::Metadata { .. } => {
+            | RegistryError::Metadata(_) => {
                 return AwsError::internal(&err);
             }
         };

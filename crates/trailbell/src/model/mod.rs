@@ -11,6 +11,6 @@ pub use limits::{
     RetryField, RetryPolicy, RetryPolicyError, at_most_one_input,
 };
 pub use rule::{
-    MAX_DESCRIPTION, RULE_STATES, RuleError, RuleExtras, RuleField, RuleFields, RuleSpec,
-    RuleState, valid_name,
+    MAX_DESCRIPTION, MetadataError, RULE_STATES, RuleError, RuleExtras, RuleField, RuleFields,
+    RuleSpec, RuleState, valid_name,
 };

@@ -76,6 +76,24 @@ pub struct RuleExtras {
     pub noise: NoiseSettings,
 }
 
+/// A rule's stored metadata that does not read as [`RuleExtras`] (a store edited by hand, or
+/// written by another version): refused rather than read as defaults, which would drop the rule's
+/// exceptions and alert on what they silence.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "rule {rule} on the bus {bus}: its stored metadata (title, severity, noise control) cannot be \
+     read: {source}"
+)]
+pub struct MetadataError {
+    /// The rule's name.
+    pub rule: String,
+    /// Its bus.
+    pub bus: String,
+    /// What serde said, with the field.
+    #[source]
+    pub source: serde_json::Error,
+}
+
 /// The fields of a rule as they arrive, before [`RuleSpec::new`] checks them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleFields {

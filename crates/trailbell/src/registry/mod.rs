@@ -73,22 +73,9 @@ pub enum RegistryError {
     /// A stored value could not be read back.
     #[error("registry data is corrupt: {0}")]
     Corrupt(String),
-    /// A rule's stored metadata does not read as [`crate::model::RuleExtras`] (a store edited by
-    /// hand, or written by another version): refused rather than read as defaults, which would
-    /// drop the rule's exceptions and alert on what they silence.
-    #[error(
-        "rule {rule} on the bus {bus}: its stored metadata (title, severity, noise control) \
-         cannot be read: {source}"
-    )]
-    Metadata {
-        /// The rule's name.
-        rule: String,
-        /// Its bus.
-        bus: String,
-        /// What serde said, with the field.
-        #[source]
-        source: serde_json::Error,
-    },
+    /// A rule's stored metadata does not read (see [`crate::model::MetadataError`]).
+    #[error(transparent)]
+    Metadata(#[from] crate::model::MetadataError),
 }
 
 /// Buses, rules, targets, archives and replays in the store. See the module documentation.

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use super::buses::{bus_exists, bus_not_found, limit_plus_one};
 use super::targets::{insert_target, load_targets};
 use super::{Registry, RegistryError, RuleLimits, RuleState, StoredRule, now_ms};
-use crate::model::{RuleExtras, RuleFields, RuleSpec};
+use crate::model::{MetadataError, RuleExtras, RuleFields, RuleSpec};
 
 /// A rule's row, without targets.
 struct RuleRow {
@@ -228,7 +228,7 @@ impl Registry {
         row: RuleRow,
     ) -> Result<StoredRule, RegistryError> {
         let extras: Option<RuleExtras> =
-            serde_json::from_str(&row.extras).map_err(|source| RegistryError::Metadata {
+            serde_json::from_str(&row.extras).map_err(|source| MetadataError {
                 rule: row.name.clone(),
                 bus: row.bus.clone(),
                 source,

@@ -16,22 +16,11 @@ pub enum BusError {
     /// A pattern the registry accepted does not compile.
     #[error(transparent)]
     Rules(#[from] RulesError),
-    /// A rule's stored metadata does not read as [`crate::model::RuleExtras`]. No longer made here: the
-    /// registry refuses such a row when reading it (`RegistryError::Metadata`, same message);
-    /// kept while the daemon's assembly still tells this case apart.
-    #[error(
-        "rule {rule} on the bus {bus}: its stored metadata (title, severity, noise control) \
-         cannot be read: {source}"
-    )]
-    Metadata {
-        /// The rule's name.
-        rule: String,
-        /// Its bus.
-        bus: String,
-        /// What serde said, with the field.
-        #[source]
-        source: serde_json::Error,
-    },
+    /// A rule's stored metadata does not read. No longer made here: the registry refuses such
+    /// a row when reading it (`RegistryError::Metadata`); kept while the daemon's assembly still
+    /// tells this case apart.
+    #[error(transparent)]
+    Metadata(crate::model::MetadataError),
 }
 
 pub use crate::targets::PayloadKind;
