@@ -16,11 +16,6 @@ pub enum BusError {
     /// A pattern the registry accepted does not compile.
     #[error(transparent)]
     Rules(#[from] RulesError),
-    /// A rule's stored metadata does not read. No longer made here: the registry refuses such
-    /// a row when reading it (`RegistryError::Metadata`); kept while the daemon's assembly still
-    /// tells this case apart.
-    #[error(transparent)]
-    Metadata(crate::model::MetadataError),
 }
 
 pub use crate::targets::PayloadKind;

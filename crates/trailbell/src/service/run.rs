@@ -378,7 +378,6 @@ fn rebuild(
                     }
                     compiled.insert(bus.name.clone(), Arc::new(bus_rules));
                 }
-                Err(err @ BusError::Metadata { .. }) => return Err(err.into()),
                 Err(BusError::Rules(err)) => {
                     tracing::error!(bus = %bus.name, "the bus's rules do not compile: {err}")
                 }
